@@ -1,0 +1,347 @@
+"""The GPT: embeddings, a stack of pre-LayerNorm residual blocks, a tied unembedding.
+
+::
+
+    idx (B,T) -> tok_emb[idx] + pos_emb[:T] -> [block] x n_layer -> ln_f -> @ tok_emb.T -> logits (B,T,V)
+
+    block:  x = x + attn(ln1(x))    attention moves information between positions
+            x = x + mlp(ln2(x))     the MLP looks facts up
+
+Every arrow is an op pair from :mod:`minigpt.nn`; :meth:`GPT.loss_and_grads` runs them
+forward, keeps their caches, and runs their backwards in exactly the reverse order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .config import GPTConfig, param_shapes
+from .nn import (
+    attention_backward,
+    attention_forward,
+    cross_entropy_backward,
+    cross_entropy_forward,
+    embedding_backward,
+    embedding_forward,
+    layernorm_backward,
+    layernorm_forward,
+    linear_backward,
+    linear_forward,
+    mlp_backward,
+    mlp_forward,
+)
+
+INIT_STD = 0.02  # GPT-2's initial weight scale
+DTYPES = (np.float32, np.float64)
+
+
+class BlockCache(NamedTuple):
+    """The caches of one block's four steps, in forward order."""
+
+    ln1: Any
+    attn: Any
+    ln2: Any
+    mlp: Any
+
+
+class ModelCache(NamedTuple):
+    """Everything :meth:`GPT.backward` needs from a forward pass."""
+
+    tok: Any  # embedding lookup (the ids)
+    T: int  # sequence length, to place the position-embedding gradient
+    blocks: list[BlockCache]
+    ln_f: Any
+    unembed: Any  # the tied unembedding's linear cache
+
+
+def init_params(
+    config: GPTConfig, rng: np.random.Generator, dtype: Any = np.float32
+) -> dict[str, np.ndarray]:
+    """Fresh parameters with GPT-2's initialisation.
+
+    Parameters
+    ----------
+    config : GPTConfig
+    rng : numpy.random.Generator
+    dtype : {numpy.float32, numpy.float64}
+
+    Returns
+    -------
+    dict of str to ndarray
+        Keys and shapes of :func:`minigpt.config.param_shapes`.
+
+    Notes
+    -----
+    Weights and embeddings :math:`\\sim \\mathcal N(0, 0.02^2)`; the two projections that
+    write into the residual stream (``attn.w_out``, ``mlp.w_down``) are further scaled by
+    :math:`1/\\sqrt{2 n_{layer}}`, since 2 n_layer of them add up along it. Biases 0,
+    LayerNorm gains 1.
+
+    Examples
+    --------
+    >>> p = init_params(GPTConfig(16, 8, 2, 2, 8), np.random.default_rng(0))
+    >>> p["blocks.1.mlp.w_down"].shape, p["blocks.1.mlp.w_down"].dtype
+    ((8, 32), dtype('float32'))
+    """
+    residual_std = INIT_STD / np.sqrt(2 * config.n_layer)
+    params = {}
+    for name, shape in param_shapes(config).items():
+        if name.endswith(".gain"):
+            params[name] = np.ones(shape, dtype=dtype)
+        elif name.endswith((".bias", ".b_qkv", ".b_out", ".b_up", ".b_down")):
+            params[name] = np.zeros(shape, dtype=dtype)
+        else:
+            std = residual_std if name.endswith((".w_out", ".w_down")) else INIT_STD
+            params[name] = (rng.standard_normal(shape, dtype=dtype) * dtype(std)).astype(dtype)
+    return params
+
+
+class GPT:
+    """A GPT-2/GPT-3 style language model in numpy, with hand-written backprop.
+
+    Parameters
+    ----------
+    config : GPTConfig
+    seed : int or None, default 0
+        Seeds the initialisation (ignored when ``params`` is given).
+    dtype : {numpy.float32, numpy.float64}, default float32
+        The model computes in this dtype; float64 is for gradient checks.
+    params : dict of str to ndarray, optional
+        Use these weights instead of a fresh initialisation (checked against the config's
+        shapes, converted to ``dtype``).
+
+    Attributes
+    ----------
+    config : GPTConfig
+    params : dict of str to ndarray
+        Named as in :func:`minigpt.config.param_shapes`; the optimizer updates them in place.
+
+    Examples
+    --------
+    >>> cfg = GPTConfig(vocab_size=64, n_ctx=32, n_layer=2, n_head=4, d_model=32)
+    >>> model = GPT(cfg, seed=0)
+    >>> idx = np.zeros((3, 10), dtype=np.int64)
+    >>> model.forward(idx).shape
+    (3, 10, 64)
+    >>> loss, grads = model.loss_and_grads(idx, idx)
+    >>> grads["blocks.0.mlp.w_up"].shape
+    (128, 32)
+    """
+
+    def __init__(
+        self,
+        config: GPTConfig,
+        seed: int | None = 0,
+        dtype: Any = np.float32,
+        params: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        if not isinstance(config, GPTConfig):
+            raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}")
+        dtype = np.dtype(dtype).type
+        if dtype not in DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, got {np.dtype(dtype).name}")
+        self.config = config
+        self.dtype = dtype
+        if params is None:
+            self.params = init_params(config, np.random.default_rng(seed), dtype)
+        else:
+            self.params = _checked_params(config, params, dtype)
+
+    @property
+    def n_params(self) -> int:
+        """The number of parameters (equals :func:`minigpt.count_params` of the config)."""
+        return sum(p.size for p in self.params.values())
+
+    # ------------------------------------------------------------------ checks at the boundary
+
+    def _check_idx(self, idx: Any, name: str = "idx") -> np.ndarray:
+        """Validate token ids and return them as an int64 (B, T) array."""
+        idx = np.asarray(idx)
+        if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"{name} must hold integer token ids, got dtype {idx.dtype}")
+        if idx.ndim not in (1, 2):
+            raise ValueError(f"{name} must have shape (T,) or (B, T), got shape {idx.shape}")
+        idx2 = idx.reshape(1, -1) if idx.ndim == 1 else idx  # (B, T)
+        T = idx2.shape[1]
+        if T < 1 or idx2.shape[0] < 1:
+            raise ValueError(f"{name} must hold at least one token, got shape {idx.shape}")
+        if T > self.config.n_ctx:
+            raise ValueError(f"sequence length must be <= n_ctx={self.config.n_ctx}, got {T}")
+        lo, hi = int(idx2.min()), int(idx2.max())
+        if lo < 0 or hi >= self.config.vocab_size:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"{name} must be in [0, {self.config.vocab_size}), got an id of {bad}"
+            )
+        return idx2.astype(np.int64, copy=False)
+
+    # ------------------------------------------------------------------ forward
+
+    def _block_forward(self, i: int, x: np.ndarray) -> tuple[np.ndarray, BlockCache]:
+        """One pre-LayerNorm residual block: attention, then the MLP, each added to x."""
+        p, cfg = self.params, self.config
+        b = f"blocks.{i}."
+        h, ln1 = layernorm_forward(x, p[b + "ln1.gain"], p[b + "ln1.bias"])
+        a, attn = attention_forward(
+            h, p[b + "attn.w_qkv"], p[b + "attn.b_qkv"], p[b + "attn.w_out"], p[b + "attn.b_out"],
+            cfg.n_head, cfg.layer_window(i),
+        )
+        x = x + a  # residual: attention's output is added to the stream
+        h, ln2 = layernorm_forward(x, p[b + "ln2.gain"], p[b + "ln2.bias"])
+        m, mlp = mlp_forward(
+            h, p[b + "mlp.w_up"], p[b + "mlp.b_up"], p[b + "mlp.w_down"], p[b + "mlp.b_down"],
+            cfg.activation,
+        )
+        x = x + m  # residual: the MLP's output is added to the stream
+        return x, BlockCache(ln1, attn, ln2, mlp)
+
+    def _forward(self, idx: np.ndarray, keep: bool) -> tuple[np.ndarray, ModelCache | None]:
+        """Logits for validated ids (B, T); keep the caches only when ``keep``."""
+        p = self.params
+        B, T = idx.shape  # batch, time
+        tok, tok_cache = embedding_forward(idx, p["tok_emb"])  # (B, T, C)
+        x = tok + p["pos_emb"][:T]  # (B, T, C), positions broadcast over the batch
+        blocks = []
+        for i in range(self.config.n_layer):
+            x, cache = self._block_forward(i, x)
+            if keep:
+                blocks.append(cache)
+        h, ln_f = layernorm_forward(x, p["ln_f.gain"], p["ln_f.bias"])
+        logits, unembed = linear_forward(h, p["tok_emb"])  # tied: (B, T, C) -> (B, T, V)
+        if not keep:
+            return logits, None
+        return logits, ModelCache(tok_cache, T, blocks, ln_f, unembed)
+
+    def forward(self, idx: Any) -> np.ndarray:
+        """Next-token logits, for inference (no backward cache is kept).
+
+        Parameters
+        ----------
+        idx : array_like of int, shape (B, T) or (T,)
+            Token ids in ``[0, vocab_size)``, ``T <= n_ctx``.
+
+        Returns
+        -------
+        logits : ndarray, shape (B, T, V) or (T, V)
+            ``logits[..., t, :]`` scores the token that follows position t.
+
+        Raises
+        ------
+        TypeError
+            If ``idx`` is not integer.
+        ValueError
+            If its rank is not 1 or 2, an id is out of range, or T > n_ctx.
+        """
+        squeeze = np.ndim(idx) == 1
+        logits, _ = self._forward(self._check_idx(idx), keep=False)
+        return logits[0] if squeeze else logits
+
+    __call__ = forward
+
+    # ------------------------------------------------------------------ backward
+
+    def _block_backward(
+        self, i: int, dx: np.ndarray, cache: BlockCache, grads: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Backward through block i; writes its parameter gradients into ``grads``."""
+        b = f"blocks.{i}."
+        # fwd: x_out = x_mid + mlp(ln2(x_mid))
+        dh, grads[b + "mlp.w_up"], grads[b + "mlp.b_up"], grads[b + "mlp.w_down"], \
+            grads[b + "mlp.b_down"] = mlp_backward(dx, cache.mlp)
+        dx_branch, grads[b + "ln2.gain"], grads[b + "ln2.bias"] = layernorm_backward(dh, cache.ln2)
+        dx = dx + dx_branch  # the residual splits the gradient: straight path + MLP path
+        # fwd: x_mid = x_in + attn(ln1(x_in))
+        dh, grads[b + "attn.w_qkv"], grads[b + "attn.b_qkv"], grads[b + "attn.w_out"], \
+            grads[b + "attn.b_out"] = attention_backward(dx, cache.attn)
+        dx_branch, grads[b + "ln1.gain"], grads[b + "ln1.bias"] = layernorm_backward(dh, cache.ln1)
+        return dx + dx_branch  # straight path + attention path
+
+    def backward(self, dlogits: np.ndarray, cache: ModelCache) -> dict[str, np.ndarray]:
+        """Gradients of all parameters given dL/dlogits and the forward's cache.
+
+        Parameters
+        ----------
+        dlogits : ndarray, shape (B, T, V)
+        cache : ModelCache
+            From the forward pass that produced the logits.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Keyed like :attr:`params`.
+        """
+        p = self.params
+        grads: dict[str, np.ndarray] = {}
+        # fwd: logits = h @ tok_emb.T
+        dh, dtok_out, _ = linear_backward(dlogits, cache.unembed)  # (B, T, C), (V, C)
+        # fwd: h = ln_f(x)
+        dx, grads["ln_f.gain"], grads["ln_f.bias"] = layernorm_backward(dh, cache.ln_f)
+        for i in reversed(range(self.config.n_layer)):
+            dx = self._block_backward(i, dx, cache.blocks[i], grads)
+        # fwd: x = tok_emb[idx] + pos_emb[:T]
+        dpos = np.zeros_like(p["pos_emb"])  # (n_ctx, C); positions >= T got no gradient
+        dpos[: cache.T] = dx.sum(axis=0)
+        grads["pos_emb"] = dpos
+        # tok_emb is used twice (lookup and unembedding), so its two gradients add
+        grads["tok_emb"] = embedding_backward(dx, cache.tok) + dtok_out
+        return {name: grads[name] for name in p}  # the order of params
+
+    def loss_and_grads(
+        self, idx: Any, targets: Any, ignore_index: int | None = None
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean next-token cross-entropy and its gradient for every parameter.
+
+        Parameters
+        ----------
+        idx : array_like of int, shape (B, T) or (T,)
+        targets : array_like of int, same shape as ``idx``
+            The id that should follow each position, or ``ignore_index``.
+        ignore_index : int or None
+            Targets equal to this do not count.
+
+        Returns
+        -------
+        loss : float
+            Mean cross-entropy over the counted targets.
+        grads : dict of str to ndarray
+            dloss/dparam, keyed and shaped like :attr:`params`.
+        """
+        idx2 = self._check_idx(idx)
+        targets = np.asarray(targets)
+        if targets.shape != np.shape(idx):
+            raise ValueError(
+                f"targets must have the shape of idx {np.shape(idx)}, got {targets.shape}"
+            )
+        if targets.dtype == bool or not np.issubdtype(targets.dtype, np.integer):
+            raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
+        targets2 = targets.reshape(idx2.shape)
+        counted = targets2 if ignore_index is None else targets2[targets2 != ignore_index]
+        if counted.size and (counted.min() < 0 or counted.max() >= self.config.vocab_size):
+            bad = int(counted.min()) if counted.min() < 0 else int(counted.max())
+            raise ValueError(
+                f"targets must be in [0, {self.config.vocab_size}) or ignore_index, got {bad}"
+            )
+        logits, cache = self._forward(idx2, keep=True)
+        loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)
+        dlogits = cross_entropy_backward(1.0, ce_cache)
+        return loss, self.backward(dlogits, cache)
+
+
+def _checked_params(
+    config: GPTConfig, params: dict[str, np.ndarray], dtype: Any
+) -> dict[str, np.ndarray]:
+    """Check given weights against the config's shapes; return them in ``dtype``."""
+    shapes = param_shapes(config)
+    missing, unexpected = sorted(set(shapes) - set(params)), sorted(set(params) - set(shapes))
+    if missing or unexpected:
+        raise ValueError(f"params do not match the config: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}")
+    out = {}
+    for name, shape in shapes.items():
+        value = np.asarray(params[name])
+        if value.shape != shape:
+            raise ValueError(f"params[{name!r}] must have shape {shape}, got {value.shape}")
+        out[name] = np.ascontiguousarray(value, dtype=dtype)
+    return out

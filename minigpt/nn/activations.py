@@ -1,0 +1,158 @@
+"""The MLP's nonlinearities: ReLU (the video's AND gate) and GELU (what GPT-2/3 use).
+
+Each forward keeps what its derivative is written in: ReLU keeps only where it was positive
+(its slope is 1 there and 0 elsewhere); both GELUs keep the input ``x``, since their slope
+is a function of ``x`` that the output alone does not determine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .erf import erfc
+
+GELU_C = np.sqrt(2.0 / np.pi)  # sqrt(2/pi), the tanh approximation's scale
+GELU_A = 0.044715  # the cubic coefficient of the tanh approximation
+INV_SQRT2 = 1.0 / np.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+class ReluCache(NamedTuple):
+    """Where the input was positive: the derivative is 1 there, 0 elsewhere."""
+
+    active: np.ndarray  # (...) bool
+
+
+class GeluCache(NamedTuple):
+    """The input, because GELU's derivative depends on ``x`` itself."""
+
+    x: np.ndarray  # (...)
+
+
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
+    """Rectified linear unit: clip negatives to zero.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    y : ndarray, same shape
+    cache : ReluCache
+
+    Notes
+    -----
+    .. math:: y = \\max(x, 0), \\qquad dx = dy \\cdot [x > 0]
+
+    With a bias of -1 in front, a neuron whose row is M + J outputs 1 for "Michael Jordan"
+    (2 - 1) and 0 for "Michael Phelps" (max(1 - 1, 0)): an AND gate.
+
+    Examples
+    --------
+    >>> relu_forward(np.array([-1.0, 0.0, 2.0]))[0]
+    array([0., 0., 2.])
+    """
+    active = x > 0
+    return x * active, ReluCache(active)
+
+
+def relu_backward(dy: np.ndarray, cache: ReluCache) -> np.ndarray:
+    """Gradient of :func:`relu_forward`: pass ``dy`` where the input was positive."""
+    # fwd: y = x * [x > 0]  =>  dx = dy * [x > 0]
+    return dy * cache.active
+
+
+def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, GeluCache]:
+    """GELU in the tanh approximation used by GPT-2 and GPT-3.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    y : ndarray, same shape and dtype
+    cache : GeluCache
+
+    Notes
+    -----
+    .. math:: y = \\tfrac12 x \\left(1 + \\tanh u\\right), \\quad u = c\\,(x + a x^3),
+        \\quad c = \\sqrt{2/\\pi},\\ a = 0.044715
+
+    .. math:: \\frac{dy}{dx} = \\tfrac12 (1 + \\tanh u) + \\tfrac12 x (1 - \\tanh^2 u)\\,
+        c\\,(1 + 3 a x^2)
+
+    It differs from the exact :func:`gelu_exact_forward` by less than 5e-4 everywhere.
+
+    References
+    ----------
+    Hendrycks & Gimpel, "Gaussian Error Linear Units (GELUs)", 2016.
+
+    Examples
+    --------
+    >>> np.round(gelu_forward(np.array([-3.0, 0.0, 1.0]))[0], 4)
+    array([-0.0036,  0.    ,  0.8412])
+    """
+    c, a = x.dtype.type(GELU_C), x.dtype.type(GELU_A)
+    t = np.tanh(c * (x + a * x**3))
+    return 0.5 * x * (1 + t), GeluCache(x)
+
+
+def gelu_backward(dy: np.ndarray, cache: GeluCache) -> np.ndarray:
+    """Gradient of :func:`gelu_forward` (see its Notes for the formula)."""
+    x = cache.x
+    c, a = x.dtype.type(GELU_C), x.dtype.type(GELU_A)
+    t = np.tanh(c * (x + a * x**3))
+    # fwd: y = 0.5 x (1 + tanh(u))  =>  dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx
+    dudx = c * (1 + 3 * a * x * x)
+    return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dudx)
+
+
+def gelu_exact_forward(x: np.ndarray) -> tuple[np.ndarray, GeluCache]:
+    """GELU as defined: the input times the standard normal CDF of the input.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    y : ndarray, same shape and dtype
+    cache : GeluCache
+
+    Notes
+    -----
+    .. math:: y = x\\,\\Phi(x) = \\tfrac12 x \\operatorname{erfc}(-x / \\sqrt2), \\qquad
+        \\frac{dy}{dx} = \\Phi(x) + x\\,\\varphi(x), \\quad \\varphi(x) = \\frac{e^{-x^2/2}}{\\sqrt{2\\pi}}
+
+    ``erfc`` (not ``1 + erf``) keeps the left tail accurate; see :mod:`minigpt.nn.erf`.
+
+    Examples
+    --------
+    >>> np.round(gelu_exact_forward(np.array([-3.0, 0.0, 1.0]))[0], 4)
+    array([-0.004 ,  0.    ,  0.8413])
+    """
+    phi_cdf = 0.5 * erfc(-x * x.dtype.type(INV_SQRT2))
+    return x * phi_cdf, GeluCache(x)
+
+
+def gelu_exact_backward(dy: np.ndarray, cache: GeluCache) -> np.ndarray:
+    """Gradient of :func:`gelu_exact_forward` (see its Notes for the formula)."""
+    x = cache.x
+    phi_cdf = 0.5 * erfc(-x * x.dtype.type(INV_SQRT2))
+    phi_pdf = x.dtype.type(INV_SQRT_2PI) * np.exp(-0.5 * x * x)
+    # fwd: y = x Phi(x)  =>  dy/dx = Phi(x) + x phi(x)
+    return dy * (phi_cdf + x * phi_pdf)
+
+
+ActivationPair = tuple[Callable[[np.ndarray], tuple[np.ndarray, Any]], Callable[..., np.ndarray]]
+
+ACTIVATIONS: dict[str, ActivationPair] = {
+    "gelu": (gelu_forward, gelu_backward),
+    "gelu_exact": (gelu_exact_forward, gelu_exact_backward),
+    "relu": (relu_forward, relu_backward),
+}

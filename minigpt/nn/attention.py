@@ -1,0 +1,166 @@
+"""Causal multi-head self-attention: how information moves between positions.
+
+In the video's example, attention is what carries "Michael" into the vector at the
+"Jordan" position, so that the MLP there can ask "is this Michael Jordan?".
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .linear import LinearCache, linear_backward, linear_forward
+from .softmax import SoftmaxCache, softmax_backward, softmax_forward
+
+
+def causal_mask(T: int, window: int | None = None) -> np.ndarray:
+    """Which positions each position may attend to.
+
+    Parameters
+    ----------
+    T : int
+        Sequence length.
+    window : int or None
+        ``None``: dense causal, position t sees 0 .. t. An int w: locally banded causal,
+        position t sees t - w + 1 .. t (GPT-3's sparse layers).
+
+    Returns
+    -------
+    allowed : ndarray of bool, shape (T, T)
+        ``allowed[t, s]`` is True when query t may read key s.
+
+    Examples
+    --------
+    >>> causal_mask(4, window=2).astype(int)
+    array([[1, 0, 0, 0],
+           [1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    """
+    t = np.arange(T)[:, None]  # (T, 1) query positions
+    s = np.arange(T)[None, :]  # (1, T) key positions
+    allowed = s <= t
+    if window is not None:
+        allowed &= s > t - window
+    return allowed
+
+
+class AttentionCache(NamedTuple):
+    """What :func:`attention_backward` needs."""
+
+    qkv: LinearCache  # x and w_qkv, for the fused projection's backward
+    q: np.ndarray  # (B, H, T, D) for dk
+    k: np.ndarray  # (B, H, T, D) for dq
+    v: np.ndarray  # (B, H, T, D) for datt
+    att: np.ndarray  # (B, H, T, T) the attention pattern, for dv and the softmax backward
+    out: LinearCache  # merged heads and w_out, for the output projection's backward
+
+
+def attention_forward(
+    x: np.ndarray,
+    w_qkv: np.ndarray,
+    b_qkv: np.ndarray,
+    w_out: np.ndarray,
+    b_out: np.ndarray,
+    n_head: int,
+    window: int | None = None,
+) -> tuple[np.ndarray, AttentionCache]:
+    """Causal multi-head self-attention with one fused q, k, v projection.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, T, C)
+    w_qkv : ndarray, shape (3C, C)
+        Rows 0..C-1 make queries, C..2C-1 keys, 2C..3C-1 values.
+    b_qkv : ndarray, shape (3C,)
+    w_out : ndarray, shape (C, C)
+    b_out : ndarray, shape (C,)
+    n_head : int
+        H; each head has width D = C / H.
+    window : int or None
+        Band width for locally banded attention (see :func:`causal_mask`).
+
+    Returns
+    -------
+    y : ndarray, shape (B, T, C)
+    cache : AttentionCache
+
+    Notes
+    -----
+    Per head, with the causal mask :math:`M` (0 where allowed, :math:`-\\infty` elsewhere):
+
+    .. math:: A = \\operatorname{softmax}\\!\\left(\\frac{Q K^T}{\\sqrt{D}} + M\\right), \\qquad
+        Y = A V
+
+    and the heads are concatenated and projected by ``w_out``. The backward:
+
+    .. math:: dA = dY\\,V^T,\\ dV = A^T dY,\\ dS = \\operatorname{softmax}'(dA),\\
+        dQ = dS\\,K / \\sqrt D,\\ dK = dS^T Q / \\sqrt D
+
+    References
+    ----------
+    Vaswani et al., "Attention Is All You Need", 2017. Brown et al., "Language Models are
+    Few-Shot Learners", 2020 (alternating dense and locally banded layers).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> B, T, C, H = 2, 5, 8, 2
+    >>> y, cache = attention_forward(rng.standard_normal((B, T, C)), rng.standard_normal((3 * C, C)),
+    ...                              np.zeros(3 * C), rng.standard_normal((C, C)), np.zeros(C), H)
+    >>> y.shape, cache.att.shape
+    ((2, 5, 8), (2, 2, 5, 5))
+    """
+    B, T, C = x.shape  # batch, time, channels
+    H = n_head
+    D = C // H
+    qkv, qkv_cache = linear_forward(x, w_qkv, b_qkv)  # (B, T, 3C)
+    q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D), views
+    scale = x.dtype.type(1.0 / np.sqrt(D))
+    scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
+    scores[..., ~causal_mask(T, window)] = -np.inf  # future (and out-of-band) keys get weight 0
+    att, _ = softmax_forward(scores)  # (B, H, T, T)
+    y = att @ v  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
+    y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # heads side by side: (B, T, C)
+    out, out_cache = linear_forward(y, w_out, b_out)  # (B, T, C)
+    return out, AttentionCache(qkv_cache, q, k, v, att, out_cache)
+
+
+def attention_backward(
+    dout: np.ndarray, cache: AttentionCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`attention_forward`, in the reverse order of its steps.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (B, T, C)
+    cache : AttentionCache
+
+    Returns
+    -------
+    dx : ndarray, shape (B, T, C)
+    dw_qkv : ndarray, shape (3C, C)
+    db_qkv : ndarray, shape (3C,)
+    dw_out : ndarray, shape (C, C)
+    db_out : ndarray, shape (C,)
+    """
+    qkv_cache, q, k, v, att, out_cache = cache
+    B, H, T, D = q.shape
+    scale = q.dtype.type(1.0 / np.sqrt(D))
+    # fwd: out = y @ w_out.T + b_out
+    dy, dw_out, db_out = linear_backward(dout, out_cache)  # (B, T, C)
+    dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)  # (B, H, T, D)
+    # fwd: y = att @ v  =>  datt = dy @ v^T, dv = att^T @ dy
+    datt = dy @ v.transpose(0, 1, 3, 2)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
+    dv = att.transpose(0, 1, 3, 2) @ dy  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
+    # fwd: att = softmax(scores); masked entries have att = 0, so they get no gradient
+    dscores = softmax_backward(datt, SoftmaxCache(att))  # (B, H, T, T)
+    # fwd: scores = q @ k^T * scale  =>  dq = dscores @ k * scale, dk = dscores^T @ q * scale
+    dq = (dscores @ k) * scale  # (B, H, T, D)
+    dk = (dscores.transpose(0, 1, 3, 2) @ q) * scale  # (B, H, T, D)
+    # fwd: q, k, v = split(qkv)  =>  dqkv = the three gradients back in one (B, T, 3C) array
+    dqkv = np.stack([dq, dk, dv], axis=0)  # (3, B, H, T, D)
+    dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(B, T, 3 * H * D)  # (B, T, 3C)
+    dx, dw_qkv, db_qkv = linear_backward(dqkv, qkv_cache)
+    return dx, dw_qkv, db_qkv, dw_out, db_out

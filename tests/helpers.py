@@ -1,0 +1,46 @@
+"""Shared test utilities: op gradient checks and the optional PyTorch import."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from minigpt import gradcheck
+
+RTOL = 1e-6  # the project's gradient standard, float64
+
+
+def check_op(forward, backward, inputs, *, n_out=1, seed=0, n_samples=None, **kwargs):
+    """Check ``backward`` of an op pair against finite differences with ``L = sum(y * dy)``.
+
+    ``forward(*inputs, **kwargs) -> (y, cache)``; ``backward(dy, cache)`` returns the
+    gradients of the inputs in order (a single array when there is one input). Returns the
+    :class:`minigpt.GradcheckResult` and asserts it passed.
+    """
+    rng = np.random.default_rng(seed)
+    y, cache = forward(*inputs, **kwargs)
+    dy = rng.standard_normal(np.shape(y))
+    grads = backward(dy, cache)
+    if isinstance(grads, np.ndarray):
+        grads = (grads,)
+    grads = grads[: len(inputs)]
+
+    def loss(*arrays):
+        return float(np.sum(forward(*arrays, **kwargs)[0] * dy))
+
+    result = gradcheck(loss, list(inputs), list(grads), n_samples=n_samples)
+    assert result.ok, result
+    return result
+
+
+def require_torch():
+    """Import torch, or skip; under MINIGPT_REQUIRE_CROSSCHECK=1 a missing torch fails."""
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("MINIGPT_REQUIRE_CROSSCHECK") == "1":
+            pytest.fail("torch is required (MINIGPT_REQUIRE_CROSSCHECK=1) but not installed")
+        pytest.skip("torch not installed: install the crosscheck extra")
+    return torch
