@@ -7,7 +7,9 @@ analytic gradient.
 
 To check an op with a non-scalar output ``y = op(x)``, reduce it with a fixed random
 upstream gradient ``dy``: ``L = sum(y * dy)``. Then ``dL/dx`` is exactly what
-``op_backward(dy, cache)`` must return.
+``op_backward(dy, cache)`` must return. Pass ``dy=dy`` and let ``f`` return ``y`` itself:
+the difference ``y(x + eps) - y(x - eps)`` is then taken before the sum, so rounding
+error stays at the scale of the outputs that changed rather than of the whole sum.
 """
 
 from __future__ import annotations
@@ -68,18 +70,20 @@ def _as_float64_inputs(inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def numerical_gradient(
-    f: Callable[..., float],
+    f: Callable[..., float | np.ndarray],
     inputs: Sequence[np.ndarray],
     which: int,
     index: tuple[int, ...],
     eps: float = DEFAULT_EPS,
+    dy: np.ndarray | None = None,
 ) -> float:
     """Central difference of ``f(*inputs)`` with respect to one entry of one input.
 
     Parameters
     ----------
     f : callable
-        ``f(*inputs) -> float``, a scalar function of float64 arrays.
+        ``f(*inputs) -> float``, a scalar function of float64 arrays; or, with ``dy``,
+        ``f(*inputs) -> ndarray`` of the shape of ``dy``.
     inputs : sequence of ndarray
         Float64 arrays; ``inputs[which][index]`` is nudged in place and restored.
     which : int
@@ -88,11 +92,14 @@ def numerical_gradient(
         The entry of that input.
     eps : float
         Step size.
+    dy : ndarray, optional
+        Weights of the outputs: the derivative of ``sum(f(*inputs) * dy)`` is estimated.
 
     Returns
     -------
     float
-        :math:`(f(x + \\epsilon e) - f(x - \\epsilon e)) / (2 \\epsilon)`.
+        :math:`(f(x + \\epsilon e) - f(x - \\epsilon e)) / (2 \\epsilon)`, with the
+        difference dotted with ``dy`` when given.
 
     Examples
     --------
@@ -104,12 +111,15 @@ def numerical_gradient(
     old = x[index]
     try:
         x[index] = old + eps
-        f_plus = float(f(*inputs))
+        f_plus = np.array(f(*inputs), dtype=np.float64)  # a copy: f may reuse its buffers
         x[index] = old - eps
-        f_minus = float(f(*inputs))
+        f_minus = np.array(f(*inputs), dtype=np.float64)
     finally:
         x[index] = old
-    return (f_plus - f_minus) / (2 * eps)
+    diff = f_plus - f_minus
+    if dy is not None:
+        diff = np.sum(diff * dy)  # difference first, then the weighted sum
+    return float(diff) / (2 * eps)
 
 
 def gradcheck(
@@ -117,6 +127,7 @@ def gradcheck(
     inputs: Sequence[np.ndarray],
     grads: Sequence[np.ndarray],
     *,
+    dy: np.ndarray | None = None,
     eps: float = DEFAULT_EPS,
     rtol: float = DEFAULT_RTOL,
     floor: float = DEFAULT_FLOOR,
@@ -130,10 +141,13 @@ def gradcheck(
     f : callable
         ``f(*inputs) -> float``: a scalar function of the arrays in ``inputs``. It must be
         deterministic and must read the arrays when called (they are nudged in place).
+        With ``dy``, ``f`` returns an array ``y`` and the checked scalar is ``sum(y * dy)``.
     inputs : sequence of ndarray
         The float64 arrays to differentiate with respect to.
     grads : sequence of ndarray
         The analytic gradients ``dL/d inputs[i]``, one per input, same shapes.
+    dy : ndarray, optional
+        Upstream gradient for an ``f`` with array output (see the module docstring).
     eps : float, default 1e-5
         Finite-difference step.
     rtol : float, default 1e-6
@@ -178,7 +192,7 @@ def gradcheck(
     >>> rng = np.random.default_rng(0)
     >>> x, dy = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
     >>> y, cache = gelu_forward(x)
-    >>> result = gradcheck(lambda x: np.sum(gelu_forward(x)[0] * dy), [x], [gelu_backward(dy, cache)])
+    >>> result = gradcheck(lambda x: gelu_forward(x)[0], [x], [gelu_backward(dy, cache)], dy=dy)
     >>> result.ok, result.n_checked
     (True, 24)
     """
@@ -199,7 +213,7 @@ def gradcheck(
             flat = rng.choice(x.size, size=n_samples, replace=False)
         for k in flat:
             index = tuple(int(i) for i in np.unravel_index(k, x.shape))
-            numeric = numerical_gradient(f, arrays, which, index, eps)
+            numeric = numerical_gradient(f, arrays, which, index, eps, dy)
             analytic = float(g[index])
             error = abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor)
             n_checked += 1

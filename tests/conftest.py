@@ -1,0 +1,36 @@
+"""Collects the worst finite-difference error per checked function and prints it at the end."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import minigpt
+
+# the package re-exports the function `gradcheck` under the module's own name
+_gradcheck = importlib.import_module("minigpt.gradcheck")
+
+WORST: dict[str, float] = {}
+_original = _gradcheck.gradcheck
+
+
+def _recording_gradcheck(f, inputs, grads, **kwargs):
+    result = _original(f, inputs, grads, **kwargs)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    key = test.split("::")[0].rsplit("/", 1)[-1] + "::" + test.split("::")[-1].split("[")[0]
+    if result.ok:  # deliberately failing checks (tests of gradcheck itself) are not records
+        WORST[key] = max(WORST.get(key, 0.0), result.max_error)
+    return result
+
+
+def pytest_configure(config):
+    _gradcheck.gradcheck = _recording_gradcheck
+    minigpt.gradcheck = _recording_gradcheck
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not WORST:
+        return
+    terminalreporter.section("worst finite-difference error per test (float64)")
+    for key in sorted(WORST):
+        terminalreporter.write_line(f"{WORST[key]:.2e}  {key}")
