@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from .config import GPT3_TABLE, count_params, gpt3_config
+import numpy as np
+
+from .config import GPT3_TABLE, GPTConfig, count_params, gpt3_config
 
 
 class UserError(Exception):
@@ -84,6 +88,152 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .data import TEMPLATES, prompt
+    from .facts import fact_recall, train_facts_model
+
+    t0 = time.perf_counter()
+    model, tokenizer, result = train_facts_model(steps=args.steps, seed=args.seed, out=args.out,
+                                                 progress=not args.no_progress)
+    train_seconds = time.perf_counter() - t0
+    recalls = [fact_recall(model, tokenizer, template=k) for k in range(len(TEMPLATES))]
+    examples = ["Michael Jordan", "Serena Williams", "Lionel Messi", "Tiger Woods"]
+    completions = []
+    for name in examples:
+        ids = model.generate(tokenizer.encode(prompt(name)), max_new_tokens=2, temperature=0)
+        completions.append(tokenizer.decode(ids))
+    report = {
+        "steps": result.step, "train_seconds": train_seconds,
+        "total_seconds": time.perf_counter() - t0,
+        "loss_first": result.losses[0], "loss_last": result.losses[-1],
+        "n_params": model.n_params, "config": model.config.to_dict(),
+        "recall": {TEMPLATES[k]: r.accuracy for k, r in enumerate(recalls)},
+        "n_facts": recalls[0].n, "completions": completions,
+        "checkpoint": None if args.out is None else str(args.out),
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    cfg = model.config
+    print(f"Trained a {model.n_params:,}-parameter GPT ({cfg.n_layer} layers, d_model "
+          f"{cfg.d_model}, {cfg.n_head} heads, {cfg.attention} attention, {cfg.activation}) "
+          f"for {result.step} steps in {train_seconds:.1f} s; loss {result.losses[0]:.2f} -> "
+          f"{result.losses[-1]:.3f}.")
+    print(f"\nRecall of {recalls[0].n} facts (greedy next token after the prompt):")
+    for k, r in enumerate(recalls):
+        shown = TEMPLATES[k].replace(" {sport}.", "").replace("{name}", "First Last")
+        print(f"  {r.accuracy:7.1%}  {shown} ...")
+        for fact, said in r.wrong[:3]:
+            print(f"           wrong: {fact.name} -> {said!r} (true: {fact.sport})")
+    print("\nCompletions:")
+    for text in completions:
+        print(f"  {text}")
+    if args.out:
+        print(f"\nCheckpoint: {args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------------- train
+
+
+def _read_corpus(corpus: str) -> str:
+    from .data import facts_corpus, load_text
+
+    if corpus == "facts":
+        return facts_corpus()
+    if corpus == "text":
+        return load_text()
+    path = Path(corpus)
+    if not path.is_file():
+        raise UserError(f"corpus must be 'facts', 'text' or a UTF-8 file; no file {corpus!r}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{corpus} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+    if not text.strip():
+        raise UserError(f"corpus {corpus} is empty")
+    return text
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .facts import load_model
+    from .model import GPT
+    from .tokenizers import CharTokenizer, WordTokenizer
+    from .train import TrainSettings, train
+
+    text = _read_corpus(args.corpus)
+    if args.resume:
+        model, tokenizer = load_model(args.resume)
+        if tokenizer is None:
+            raise UserError(f"checkpoint {args.resume} stores no tokenizer")
+    else:
+        kind = args.tokenizer or ("word" if args.corpus == "facts" else "char")
+        tokenizer = (WordTokenizer if kind == "word" else CharTokenizer).from_text(text)
+        cfg = GPTConfig(vocab_size=tokenizer.vocab_size, n_ctx=args.n_ctx, n_layer=args.n_layer,
+                        n_head=args.n_head, d_model=args.d_model, activation=args.activation,
+                        attention=args.attention, local_window=args.local_window)
+        model = GPT(cfg, seed=args.seed)
+    ids = tokenizer.encode(text)
+    starts = val = None
+    if args.corpus == "facts":  # windows start at line beginnings, as prompts do
+        newline = tokenizer.encode("\n")[0]
+        starts = np.concatenate([[0], np.flatnonzero(ids == newline) + 1])
+    else:  # hold out the last 10% for evaluation
+        split = int(0.9 * len(ids))
+        ids, val = ids[:split], ids[split:]
+    settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                             warmup_steps=min(50, args.steps // 10) if args.warmup is None
+                             else args.warmup, eval_every=args.eval_every,
+                             checkpoint_every=args.checkpoint_every, seed=args.seed)
+    result = train(model, ids, settings, starts=starts, val_data=val, tokenizer=tokenizer,
+                   out=args.out, resume=args.resume, progress=not args.no_progress,
+                   extra={"corpus": args.corpus})
+    report = {"start_step": result.start_step, "step": result.step, "seconds": result.seconds,
+              "tokens_per_second": result.tokens_per_second,
+              "loss_first": result.losses[0] if result.losses else None,
+              "loss_last": result.losses[-1] if result.losses else None,
+              "evals": result.evals, "checkpoint": str(args.out),
+              "n_params": model.n_params, "config": model.config.to_dict()}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"steps {result.start_step} -> {result.step} in {result.seconds:.1f} s "
+              f"({result.tokens_per_second:,.0f} tokens/s)")
+        if result.losses:
+            print(f"train loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
+        for step, loss in result.evals:
+            print(f"  step {step:6d}  eval loss {loss:.3f}")
+        print(f"checkpoint: {args.out}")
+    return 0
+
+
+# ---------------------------------------------------------------------- generate
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .facts import load_model
+
+    model, tokenizer = load_model(args.checkpoint)
+    if tokenizer is None:
+        raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+    prompt_ids = tokenizer.encode(args.prompt)
+    if len(prompt_ids) > model.config.n_ctx:
+        prompt_ids = prompt_ids[-model.config.n_ctx:]  # the model sees its last n_ctx tokens
+    temperature = 0.0 if args.greedy else args.temperature
+    ids = model.generate(prompt_ids, args.max_new_tokens, temperature=temperature,
+                         top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+    completion = tokenizer.decode(ids[len(prompt_ids):])
+    if args.json:
+        print(json.dumps({"prompt": args.prompt, "completion": completion,
+                          "ids": ids.tolist(), "temperature": temperature}))
+    else:
+        print(args.prompt + completion)
+    return 0
+
+
 # ---------------------------------------------------------------------- the parser
 
 
@@ -101,6 +251,57 @@ def build_parser() -> argparse.ArgumentParser:
                                    "from their shapes, and how many sit in the MLPs.")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("demo", help="train a tiny GPT-3 on athletes' sports and test its recall",
+                       description="Train a small GPT-3-shaped model (alternating dense and "
+                                   "banded attention, GELU) from scratch on the embedded facts "
+                                   "corpus, then ask it every fact.")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and batches")
+    p.add_argument("--out", default=None, help="save the trained model to this checkpoint file")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train", help="train a model on a corpus",
+                       description="Train a GPT on 'facts' (the athletes corpus), 'text' (the "
+                                   "embedded public-domain play) or a UTF-8 file.")
+    p.add_argument("--corpus", default="facts", help="facts, text, or a path (default facts)")
+    p.add_argument("--tokenizer", choices=("char", "word"), default=None,
+                   help="default: word for facts, char otherwise")
+    p.add_argument("--out", default="minigpt.safetensors", help="checkpoint file to write")
+    p.add_argument("--resume", default=None, help="continue from this checkpoint")
+    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="warmup steps (default: a tenth of --steps, at most 50)")
+    p.add_argument("--n-layer", type=int, default=4)
+    p.add_argument("--n-head", type=int, default=4)
+    p.add_argument("--d-model", type=int, default=64)
+    p.add_argument("--n-ctx", type=int, default=64)
+    p.add_argument("--activation", choices=("gelu", "gelu_exact", "relu"), default="gelu")
+    p.add_argument("--attention", choices=("dense", "alternating"), default="alternating")
+    p.add_argument("--local-window", type=int, default=8)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--checkpoint-every", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="continue a prompt with a trained model",
+                       description="Generate text from a checkpoint, with a key/value cache.")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by train or demo")
+    p.add_argument("--prompt", required=True, help="text to continue")
+    p.add_argument("--max-new-tokens", type=int, default=50)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_generate)
     return parser
 
 

@@ -18,8 +18,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .config import GPTConfig, param_shapes
+from .sampling import check_sampling_args, sample_logits
 from .nn import (
     attention_backward,
+    attention_decode,
     attention_forward,
     cross_entropy_backward,
     cross_entropy_forward,
@@ -158,36 +160,34 @@ class GPT:
 
     def _check_idx(self, idx: Any, name: str = "idx") -> np.ndarray:
         """Validate token ids and return them as an int64 (B, T) array."""
-        idx = np.asarray(idx)
-        if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer):
-            raise TypeError(f"{name} must hold integer token ids, got dtype {idx.dtype}")
+        idx = check_token_ids(idx, self.config.vocab_size, name)
         if idx.ndim not in (1, 2):
             raise ValueError(f"{name} must have shape (T,) or (B, T), got shape {idx.shape}")
         idx2 = idx.reshape(1, -1) if idx.ndim == 1 else idx  # (B, T)
         T = idx2.shape[1]
-        if T < 1 or idx2.shape[0] < 1:
-            raise ValueError(f"{name} must hold at least one token, got shape {idx.shape}")
         if T > self.config.n_ctx:
             raise ValueError(f"sequence length must be <= n_ctx={self.config.n_ctx}, got {T}")
-        lo, hi = int(idx2.min()), int(idx2.max())
-        if lo < 0 or hi >= self.config.vocab_size:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"{name} must be in [0, {self.config.vocab_size}), got an id of {bad}"
-            )
-        return idx2.astype(np.int64, copy=False)
+        return idx2
 
     # ------------------------------------------------------------------ forward
 
-    def _block_forward(self, i: int, x: np.ndarray) -> tuple[np.ndarray, BlockCache]:
-        """One pre-LayerNorm residual block: attention, then the MLP, each added to x."""
+    def _block_forward(
+        self, i: int, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray] | None = None,
+        n_past: int = 0,
+    ) -> tuple[np.ndarray, BlockCache]:
+        """One pre-LayerNorm residual block: attention, then the MLP, each added to x.
+
+        With ``kv`` (this layer's key and value caches), attention reuses the ``n_past``
+        cached positions instead of recomputing them, and no attention cache is returned.
+        """
         p, cfg = self.params, self.config
         b = f"blocks.{i}."
         h, ln1 = layernorm_forward(x, p[b + "ln1.gain"], p[b + "ln1.bias"])
-        a, attn = attention_forward(
-            h, p[b + "attn.w_qkv"], p[b + "attn.b_qkv"], p[b + "attn.w_out"], p[b + "attn.b_out"],
-            cfg.n_head, cfg.layer_window(i),
-        )
+        attn_w = (p[b + "attn.w_qkv"], p[b + "attn.b_qkv"], p[b + "attn.w_out"], p[b + "attn.b_out"])
+        if kv is None:
+            a, attn = attention_forward(h, *attn_w, cfg.n_head, cfg.layer_window(i))
+        else:
+            a, attn = attention_decode(h, *attn_w, cfg.n_head, *kv, n_past, cfg.layer_window(i)), None
         x = x + a  # residual: attention's output is added to the stream
         h, ln2 = layernorm_forward(x, p[b + "ln2.gain"], p[b + "ln2.bias"])
         m, mlp = mlp_forward(
@@ -239,6 +239,96 @@ class GPT:
         return logits[0] if squeeze else logits
 
     __call__ = forward
+
+    # ------------------------------------------------------------------ generation
+
+    def _decode(
+        self, idx: np.ndarray, kv: list[tuple[np.ndarray, np.ndarray]], n_past: int
+    ) -> np.ndarray:
+        """Logits of the last of the new tokens ``idx`` (B, T), which sit after ``n_past``
+        cached positions; fills the caches ``kv`` for the new positions."""
+        p = self.params
+        T = idx.shape[1]
+        x = p["tok_emb"][idx] + p["pos_emb"][n_past:n_past + T]  # (B, T, C)
+        for i in range(self.config.n_layer):
+            x, _ = self._block_forward(i, x, kv[i], n_past)
+        h, _ = layernorm_forward(x[:, -1], p["ln_f.gain"], p["ln_f.bias"])  # (B, C)
+        return h @ p["tok_emb"].T  # (B, V)
+
+    def generate(
+        self,
+        idx: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """Continue token sequences, one token at a time, with a key/value cache.
+
+        Parameters
+        ----------
+        idx : array_like of int, shape (B, T) or (T,)
+            The prompts, ``T <= n_ctx``.
+        max_new_tokens : int
+            How many tokens to append.
+        temperature : float, default 1.0
+            ``0`` is greedy decoding (always the most likely token).
+        top_k : int or None
+            Sample only among the k most likely tokens.
+        top_p : float or None
+            Nucleus sampling: only among the most likely tokens that hold ``top_p`` of the
+            probability.
+        seed : int or None
+            Seeds the sampling.
+
+        Returns
+        -------
+        ndarray of int64, shape (B, T + max_new_tokens) or (T + max_new_tokens,)
+            The prompts followed by the generated tokens.
+
+        Notes
+        -----
+        The prompt is run once (prefill) and every layer keeps its keys and values; each
+        new token then runs through the model alone, attending over the cache. When the
+        sequence outgrows ``n_ctx`` (learned positions end there), the cache is rebuilt from
+        the last ``n_ctx // 2`` tokens and decoding continues: a sliding window that
+        re-runs half a context every ``n_ctx // 2`` tokens.
+
+        Examples
+        --------
+        >>> model = GPT(GPTConfig(vocab_size=16, n_ctx=8, n_layer=1, n_head=2, d_model=8))
+        >>> model.generate(np.array([1, 2, 3]), max_new_tokens=10, temperature=0).shape
+        (13,)
+        """
+        idx2 = self._check_idx(idx)
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)):
+            raise TypeError(f"max_new_tokens must be an int, got {type(max_new_tokens).__name__}")
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        check_sampling_args(temperature, top_k, top_p)
+        cfg = self.config
+        rng = np.random.default_rng(seed)
+        B, T0 = idx2.shape
+        out = np.empty((B, T0 + max_new_tokens), dtype=np.int64)  # (B, T0 + new)
+        out[:, :T0] = idx2
+        cache_shape = (B, cfg.n_head, cfg.n_ctx, cfg.d_head)  # (B, H, n_ctx, D) per layer
+        kv = [(np.empty(cache_shape, self.dtype), np.empty(cache_shape, self.dtype))
+              for _ in range(cfg.n_layer)]
+        logits = self._decode(idx2, kv, 0)  # prefill: the whole prompt at once
+        n_cached = T0
+        for n in range(T0, T0 + max_new_tokens):
+            out[:, n] = sample_logits(logits, rng, temperature, top_k, top_p)
+            if n + 1 == out.shape[1]:
+                break
+            if n_cached == cfg.n_ctx:  # no position left: slide, keeping the newest half
+                keep = max(cfg.n_ctx // 2, 1)
+                logits = self._decode(out[:, n + 1 - keep:n + 1], kv, 0)
+                n_cached = keep
+            else:
+                logits = self._decode(out[:, n:n + 1], kv, n_cached)
+                n_cached += 1
+        return out[0] if np.ndim(idx) == 1 else out
 
     # ------------------------------------------------------------------ backward
 
@@ -327,6 +417,38 @@ class GPT:
         loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)
         dlogits = cross_entropy_backward(1.0, ce_cache)
         return loss, self.backward(dlogits, cache)
+
+
+def check_token_ids(idx: Any, vocab_size: int, name: str = "idx") -> np.ndarray:
+    """Check that ``idx`` holds at least one integer id in ``[0, vocab_size)``.
+
+    Parameters
+    ----------
+    idx : array_like of int, any shape
+    vocab_size : int
+    name : str
+        How error messages call the argument.
+
+    Returns
+    -------
+    ndarray of int64, same shape
+
+    Raises
+    ------
+    TypeError
+        For non-integer (or boolean) arrays.
+    ValueError
+        For an empty array or an id out of range.
+    """
+    idx = np.asarray(idx)
+    if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer token ids, got dtype {idx.dtype}")
+    if idx.size == 0:
+        raise ValueError(f"{name} must hold at least one token, got shape {idx.shape}")
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= vocab_size:
+        raise ValueError(f"{name} must be in [0, {vocab_size}), got an id of {lo if lo < 0 else hi}")
+    return idx.astype(np.int64, copy=False)
 
 
 def _checked_params(

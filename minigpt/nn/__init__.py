@@ -14,7 +14,7 @@ from .activations import (
     relu_backward,
     relu_forward,
 )
-from .attention import attention_backward, attention_forward, causal_mask
+from .attention import attention_backward, attention_decode, attention_forward, causal_mask
 from .embedding import embedding_backward, embedding_forward
 from .erf import erf, erfc
 from .layernorm import LN_EPS, layernorm_backward, layernorm_forward
@@ -27,6 +27,7 @@ __all__ = [
     "ACTIVATIONS",
     "LN_EPS",
     "attention_backward",
+    "attention_decode",
     "attention_forward",
     "causal_mask",
     "cross_entropy_backward",

@@ -98,7 +98,7 @@ def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, GeluCache]:
     array([-0.0036,  0.    ,  0.8412])
     """
     c, a = x.dtype.type(GELU_C), x.dtype.type(GELU_A)
-    t = np.tanh(c * (x + a * x**3))
+    t = np.tanh(c * (x + a * (x * x * x)))  # x * x * x: np.power is far slower
     return 0.5 * x * (1 + t), GeluCache(x)
 
 
@@ -106,7 +106,7 @@ def gelu_backward(dy: np.ndarray, cache: GeluCache) -> np.ndarray:
     """Gradient of :func:`gelu_forward` (see its Notes for the formula)."""
     x = cache.x
     c, a = x.dtype.type(GELU_C), x.dtype.type(GELU_A)
-    t = np.tanh(c * (x + a * x**3))
+    t = np.tanh(c * (x + a * (x * x * x)))  # x * x * x: np.power is far slower
     # fwd: y = 0.5 x (1 + tanh(u))  =>  dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx
     dudx = c * (1 + 3 * a * x * x)
     return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dudx)

@@ -14,21 +14,24 @@ from .linear import LinearCache, linear_backward, linear_forward
 from .softmax import SoftmaxCache, softmax_backward, softmax_forward
 
 
-def causal_mask(T: int, window: int | None = None) -> np.ndarray:
+def causal_mask(T: int, window: int | None = None, n_past: int = 0) -> np.ndarray:
     """Which positions each position may attend to.
 
     Parameters
     ----------
     T : int
-        Sequence length.
+        Number of query positions.
     window : int or None
         ``None``: dense causal, position t sees 0 .. t. An int w: locally banded causal,
         position t sees t - w + 1 .. t (GPT-3's sparse layers).
+    n_past : int, default 0
+        Keys already cached before these queries (incremental decoding): the queries sit at
+        positions ``n_past .. n_past + T - 1`` and the keys at ``0 .. n_past + T - 1``.
 
     Returns
     -------
-    allowed : ndarray of bool, shape (T, T)
-        ``allowed[t, s]`` is True when query t may read key s.
+    allowed : ndarray of bool, shape (T, n_past + T)
+        ``allowed[i, s]`` is True when query i may read key s.
 
     Examples
     --------
@@ -38,8 +41,8 @@ def causal_mask(T: int, window: int | None = None) -> np.ndarray:
            [0, 1, 1, 0],
            [0, 0, 1, 1]])
     """
-    t = np.arange(T)[:, None]  # (T, 1) query positions
-    s = np.arange(T)[None, :]  # (1, T) key positions
+    t = np.arange(n_past, n_past + T)[:, None]  # (T, 1) query positions
+    s = np.arange(n_past + T)[None, :]  # (1, n_past + T) key positions
     allowed = s <= t
     if window is not None:
         allowed &= s > t - window
@@ -164,3 +167,72 @@ def attention_backward(
     dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(B, T, 3 * H * D)  # (B, T, 3C)
     dx, dw_qkv, db_qkv = linear_backward(dqkv, qkv_cache)
     return dx, dw_qkv, db_qkv, dw_out, db_out
+
+
+def attention_decode(
+    x: np.ndarray,
+    w_qkv: np.ndarray,
+    b_qkv: np.ndarray,
+    w_out: np.ndarray,
+    b_out: np.ndarray,
+    n_head: int,
+    k_cache: np.ndarray,
+    v_cache: np.ndarray,
+    n_past: int,
+    window: int | None = None,
+) -> np.ndarray:
+    """Attention for new positions that reuses the keys and values of earlier ones.
+
+    The inference-only twin of :func:`attention_forward` used by generation (a KV cache):
+    the new tokens' keys and values are written into the caches, and their queries attend
+    over everything cached so far. Given the same inputs it computes the same numbers.
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, T, C)
+        The new positions (T = the whole prompt at first, then 1 per generated token).
+    w_qkv, b_qkv, w_out, b_out, n_head, window
+        As in :func:`attention_forward`.
+    k_cache, v_cache : ndarray, shape (B, H, n_ctx, D)
+        Keys and values of positions ``0 .. n_past - 1``; filled in place for the new ones.
+    n_past : int
+        How many positions are already cached.
+
+    Returns
+    -------
+    y : ndarray, shape (B, T, C)
+
+    Notes
+    -----
+    Each new token costs :math:`O(n_{past} \\cdot C)` instead of recomputing all
+    :math:`O(n_{past}^2 C)` attention of the prefix.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> B, T, C, H = 1, 4, 6, 2
+    >>> w = [rng.standard_normal((3 * C, C)), np.zeros(3 * C), rng.standard_normal((C, C)), np.zeros(C)]
+    >>> x = rng.standard_normal((B, T, C))
+    >>> k_cache, v_cache = np.zeros((2, B, H, 8, C // H))
+    >>> first = attention_decode(x[:, :3], *w, H, k_cache, v_cache, n_past=0)
+    >>> last = attention_decode(x[:, 3:], *w, H, k_cache, v_cache, n_past=3)
+    >>> full, _ = attention_forward(x, *w, H)
+    >>> bool(np.allclose(np.concatenate([first, last], axis=1), full))
+    True
+    """
+    B, T, C = x.shape
+    H = n_head
+    D = C // H
+    end = n_past + T
+    qkv, _ = linear_forward(x, w_qkv, b_qkv)  # (B, T, 3C)
+    q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
+    k_cache[:, :, n_past:end] = k
+    v_cache[:, :, n_past:end] = v
+    k_all, v_all = k_cache[:, :, :end], v_cache[:, :, :end]  # (B, H, end, D) views
+    scale = x.dtype.type(1.0 / np.sqrt(D))
+    scores = (q @ k_all.transpose(0, 1, 3, 2)) * scale  # (B, H, T, end)
+    scores[..., ~causal_mask(T, window, n_past)] = -np.inf
+    att, _ = softmax_forward(scores)  # (B, H, T, end)
+    y = (att @ v_all).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
+    out, _ = linear_forward(y, w_out, b_out)
+    return out

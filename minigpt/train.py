@@ -1,0 +1,340 @@
+"""Training: the GPT-3 recipe on a token stream, as one function you can read top to bottom.
+
+Each step samples a batch of windows, runs :meth:`minigpt.GPT.loss_and_grads`, clips the
+global gradient norm, sets the learning rate from the warmup + cosine schedule and takes an
+AdamW step. Checkpoints hold everything needed to resume bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
+from .model import GPT, check_token_ids
+from .optim import AdamW, clip_grad_norm, lr_at
+
+
+class NonFiniteError(FloatingPointError):
+    """The loss or the gradients stopped being finite numbers; training cannot continue."""
+
+
+@dataclass
+class TrainSettings:
+    """How to train. The defaults follow GPT-3's Appendix B, scaled down.
+
+    Parameters
+    ----------
+    steps : int
+        Total optimizer steps (the cosine schedule ends here).
+    batch_size : int
+        Windows per step.
+    block_size : int or None
+        Tokens per window; ``None`` means the model's ``n_ctx``.
+    lr : float
+        Peak learning rate, reached at the end of the warmup.
+    warmup_steps : int
+        Linear warmup length.
+    min_lr_ratio : float
+        The cosine decays to ``lr * min_lr_ratio`` (GPT-3: 10%).
+    weight_decay : float
+        Decoupled weight decay on the weight matrices (GPT-3: 0.1).
+    grad_clip : float
+        Global gradient-norm clipping threshold (GPT-3: 1.0).
+    eval_every : int
+        Evaluate (and log) every this many steps; 0 disables periodic evaluation.
+    eval_batches : int
+        Batches averaged per evaluation.
+    checkpoint_every : int
+        Save every this many steps when ``out`` is given (and always at the end); 0 means
+        only at the end.
+    seed : int
+        Seeds the batch sampling.
+    """
+
+    steps: int = 1000
+    batch_size: int = 16
+    block_size: int | None = None
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_batches: int = 4
+    checkpoint_every: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_batches"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        for name in ("warmup_steps", "eval_every", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        if self.warmup_steps > self.steps:
+            raise ValueError(f"warmup_steps must be <= steps, got warmup_steps="
+                             f"{self.warmup_steps}, steps={self.steps}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.block_size is not None and self.block_size < 1:
+            raise ValueError(f"block_size must be None or >= 1, got {self.block_size}")
+
+
+@dataclass
+class TrainResult:
+    """What a training run did.
+
+    Attributes
+    ----------
+    losses : list of float
+        Training loss at each step taken in this run (from the start step).
+    evals : list of (int, float)
+        (step, evaluation loss) pairs.
+    start_step, step : int
+        The step this run began at (0, or where a resumed checkpoint stopped) and ended at.
+    seconds : float
+        Wall time of the steps.
+    tokens_per_second : float
+    """
+
+    losses: list[float] = field(default_factory=list)
+    evals: list[tuple[int, float]] = field(default_factory=list)
+    start_step: int = 0
+    step: int = 0
+    seconds: float = 0.0
+    tokens_per_second: float = 0.0
+
+
+def window_starts(n_tokens: int, block_size: int, starts: np.ndarray | None = None) -> np.ndarray:
+    """The positions a training window of ``block_size + 1`` tokens may start at.
+
+    Parameters
+    ----------
+    n_tokens : int
+        Length of the token stream.
+    block_size : int
+        Inputs per window (one more token is read as the last target).
+    starts : ndarray of int, optional
+        Allowed starts (e.g. the beginnings of lines); default: every position.
+
+    Returns
+    -------
+    ndarray of int64
+        The allowed starts whose window fits in the stream.
+
+    Raises
+    ------
+    ValueError
+        If no window fits.
+
+    Examples
+    --------
+    >>> window_starts(10, 4)
+    array([0, 1, 2, 3, 4, 5])
+    """
+    last = n_tokens - block_size - 1  # the last start whose targets stay inside the stream
+    candidates = np.arange(n_tokens) if starts is None else np.asarray(starts, dtype=np.int64)
+    candidates = candidates[(candidates >= 0) & (candidates <= last)].astype(np.int64)
+    if candidates.size == 0:
+        raise ValueError(
+            f"the data has {n_tokens} tokens: too few for one window of block_size "
+            f"{block_size} + 1"
+        )
+    return candidates
+
+
+def get_batch(
+    data: np.ndarray, starts: np.ndarray, batch_size: int, block_size: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample ``batch_size`` windows: inputs and their next-token targets.
+
+    Parameters
+    ----------
+    data : ndarray of int, shape (N,)
+    starts : ndarray of int
+        Allowed window starts, from :func:`window_starts`.
+    batch_size, block_size : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    x, y : ndarray of int64, shape (batch_size, block_size)
+        ``y[b, t] = x[b, t + 1]``: each position's target is the token after it.
+
+    Examples
+    --------
+    >>> data = np.arange(10)
+    >>> x, y = get_batch(data, window_starts(10, 3), 2, 3, np.random.default_rng(0))
+    >>> bool(np.all(y == x + 1))
+    True
+    """
+    s = rng.choice(starts, size=batch_size)  # (B,) window starts
+    offsets = s[:, None] + np.arange(block_size + 1)  # (B, block_size + 1) positions
+    window = data[offsets]  # (B, block_size + 1)
+    return window[:, :-1].astype(np.int64), window[:, 1:].astype(np.int64)
+
+
+def evaluate(
+    model: GPT, data: np.ndarray, starts: np.ndarray, settings: TrainSettings, block_size: int,
+) -> float:
+    """Mean loss over ``settings.eval_batches`` batches drawn with a fixed seed.
+
+    The fixed seed makes evaluations comparable across steps and leaves the training
+    sampler untouched.
+    """
+    rng = np.random.default_rng(settings.seed + 1)
+    losses = []
+    for _ in range(settings.eval_batches):
+        x, y = get_batch(data, starts, settings.batch_size, block_size, rng)
+        logits = model.forward(x)
+        losses.append(_cross_entropy(logits, y))
+    return float(np.mean(losses))
+
+
+def _cross_entropy(logits: np.ndarray, targets: np.ndarray) -> float:
+    from .nn import cross_entropy_forward
+
+    return cross_entropy_forward(logits, targets)[0]
+
+
+def train(
+    model: GPT,
+    data: np.ndarray,
+    settings: TrainSettings | None = None,
+    *,
+    starts: np.ndarray | None = None,
+    val_data: np.ndarray | None = None,
+    tokenizer: Any = None,
+    out: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
+    progress: bool = True,
+    extra: dict[str, Any] | None = None,
+    until: int | None = None,
+) -> TrainResult:
+    """Train ``model`` in place on a token stream with the GPT-3 recipe.
+
+    Parameters
+    ----------
+    model : GPT
+        Updated in place.
+    data : ndarray of int, shape (N,)
+        The training tokens.
+    settings : TrainSettings, optional
+    starts : ndarray of int, optional
+        Allowed window starts (e.g. line beginnings); default every position.
+    val_data : ndarray of int, optional
+        Held-out tokens for evaluation; without it, evaluation uses ``data``.
+    tokenizer : object with ``to_json()``, optional
+        Stored in the checkpoints so they can be used on their own.
+    out : path, optional
+        Checkpoint file, written atomically every ``checkpoint_every`` steps and at the end.
+    resume : path, optional
+        A checkpoint of a previous run with the same model shape: its weights, optimizer
+        state, step and sampler state are restored, so the run continues exactly as if it
+        had never stopped.
+    progress : bool, default True
+        Show a tqdm progress bar with loss, learning rate and tokens/s.
+    extra : dict, optional
+        JSON-serializable information stored in the checkpoint.
+    until : int, optional
+        Stop after this step (and save), although the schedule spans ``settings.steps``:
+        a run can be split into pieces that ``resume`` joins without a trace.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    NonFiniteError
+        If the loss or gradient norm is not finite; the message names the step. Nothing is
+        saved for that step, so the last checkpoint stays the last good one.
+    ValueError
+        If the data is too short, ids are out of range, or the resume checkpoint does not
+        match the model.
+    """
+    settings = settings or TrainSettings()
+    cfg = model.config
+    block_size = settings.block_size or cfg.n_ctx
+    if block_size > cfg.n_ctx:
+        raise ValueError(f"block_size must be <= n_ctx={cfg.n_ctx}, got {block_size}")
+    data = check_token_ids(data, cfg.vocab_size, "data")
+    train_starts = window_starts(len(data), block_size, starts)
+    eval_data = data if val_data is None else check_token_ids(val_data, cfg.vocab_size, "val_data")
+    eval_starts = train_starts if val_data is None else window_starts(len(eval_data), block_size)
+
+    optimizer = AdamW(model.params, lr=settings.lr, weight_decay=settings.weight_decay)
+    rng = np.random.default_rng(settings.seed)
+    step = 0
+    if resume is not None:
+        ckpt = load_checkpoint(resume)
+        if ckpt.config != cfg:
+            raise ValueError(f"checkpoint {resume} holds a model of config {ckpt.config}, "
+                             f"not {cfg}")
+        for name, value in ckpt.params.items():
+            model.params[name][...] = value
+        if ckpt.optimizer_state is not None:
+            optimizer.load_state_dict(ckpt.optimizer_state)
+        if ckpt.rng_state is not None:
+            rng = restore_rng(ckpt.rng_state)
+        step = ckpt.step
+
+    def save(at_step: int) -> None:
+        if out is not None:
+            save_checkpoint(out, model.params, config=cfg, step=at_step, optimizer=optimizer,
+                            rng=rng, tokenizer=tokenizer,
+                            extra={**(extra or {}), "train_settings": dataclasses.asdict(settings)})
+
+    last = settings.steps if until is None else min(until, settings.steps)
+    result = TrainResult(start_step=step, step=step)
+    bar = _progress_bar(last, step, progress)
+    tokens = settings.batch_size * block_size
+    t0 = time.perf_counter()
+    while step < last:
+        x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
+        loss, grads = model.loss_and_grads(x, y)
+        norm = clip_grad_norm(grads, settings.grad_clip)
+        if not (np.isfinite(loss) and np.isfinite(norm)):
+            raise NonFiniteError(f"step {step}: loss {loss}, gradient norm {norm}; stopping "
+                                 f"(the last checkpoint, if any, is from before this step)")
+        lr = lr_at(step, max_lr=settings.lr, warmup_steps=settings.warmup_steps,
+                   max_steps=settings.steps, min_ratio=settings.min_lr_ratio)
+        optimizer.step(grads, lr=lr)
+        step += 1
+        result.losses.append(loss)
+        elapsed = time.perf_counter() - t0
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}",
+                            tok_s=f"{tokens * len(result.losses) / elapsed:,.0f}")
+        if settings.eval_every and (step % settings.eval_every == 0 or step == settings.steps):
+            result.evals.append((step, evaluate(model, eval_data, eval_starts, settings,
+                                                block_size)))
+        if settings.checkpoint_every and step % settings.checkpoint_every == 0:
+            save(step)
+    if bar is not None:
+        bar.close()
+    save(step)
+    result.step = step
+    result.seconds = time.perf_counter() - t0
+    result.tokens_per_second = tokens * len(result.losses) / max(result.seconds, 1e-9)
+    return result
+
+
+def _progress_bar(total: int, initial: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="training", unit="step", dynamic_ncols=True)

@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from minigpt.cli import build_parser, main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_subcommand_has_help():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) >= {"params", "demo", "train", "generate"}
+    for name, p in sub.choices.items():
+        assert p.format_help().startswith("usage: minigpt " + name)
+
+
+def test_python_dash_m_runs_the_command():
+    out = subprocess.run([sys.executable, "-m", "minigpt", "params", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert len(json.loads(out)["models"]) == 8
+
+
+def test_demo_json(capsys):
+    code, out, _ = run(capsys, "demo", "--steps", "30", "--no-progress", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["steps"] == 30 and report["n_facts"] >= 170
+    assert set(report["recall"]) and all(0 <= r <= 1 for r in report["recall"].values())
+    assert report["loss_last"] < report["loss_first"]
+    assert report["completions"][0].startswith("Michael Jordan plays")
+
+
+def test_train_generate_resume_round_trip(tmp_path, capsys):
+    ckpt = str(tmp_path / "text.safetensors")
+    code, out, _ = run(capsys, "train", "--corpus", "text", "--steps", "6", "--n-ctx", "16",
+                       "--d-model", "16", "--n-layer", "2", "--n-head", "2", "--batch-size", "4",
+                       "--eval-every", "3", "--out", ckpt, "--no-progress", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert (report["step"], len(report["evals"])) == (6, 2)
+    assert report["config"]["attention"] == "alternating"
+
+    code, out, _ = run(capsys, "generate", "--checkpoint", ckpt, "--prompt", "MACBETH.",
+                       "--max-new-tokens", "20", "--json")
+    gen = json.loads(out)
+    assert code == 0 and len(gen["ids"]) == len("MACBETH.") + 20
+    code, out, _ = run(capsys, "generate", "--checkpoint", ckpt, "--prompt", "Thou", "--greedy",
+                       "--max-new-tokens", "5")
+    assert code == 0 and out.startswith("Thou")
+
+    code, out, _ = run(capsys, "train", "--corpus", "text", "--steps", "8", "--resume", ckpt,
+                       "--out", ckpt, "--no-progress", "--json")
+    assert code == 0 and json.loads(out)["start_step"] == 6 and json.loads(out)["step"] == 8
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--corpus", "/no/such/file.txt"], "no file '/no/such/file.txt'"),
+    (["generate", "--checkpoint", "/no/such.safetensors", "--prompt", "x"], "no checkpoint file"),
+    (["train", "--corpus", "facts", "--steps", "0", "--no-progress"], "steps must be an int >= 1"),
+])
+def test_bad_arguments_end_in_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_empty_corpus_and_non_checkpoint_files(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    code, _, err = run(capsys, "train", "--corpus", str(empty), "--no-progress")
+    assert code == 2 and "is empty" in err
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint at all")
+    code, _, err = run(capsys, "generate", "--checkpoint", str(junk), "--prompt", "x")
+    assert code == 2 and err.count("\n") == 1
+
+
+def test_unknown_prompt_token_is_a_one_line_error(tmp_path, capsys):
+    ckpt = str(tmp_path / "facts.safetensors")
+    assert run(capsys, "train", "--steps", "2", "--n-ctx", "16", "--d-model", "16", "--n-layer",
+               "1", "--n-head", "2", "--out", ckpt, "--no-progress", "--json")[0] == 0
+    code, _, err = run(capsys, "generate", "--checkpoint", ckpt, "--prompt", "Zaphod Beeblebrox")
+    assert code == 2 and "Zaphod" in err and err.count("\n") == 1
+
+
+def test_subprocess_error_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "minigpt", "train", "--corpus", "/nope"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("minigpt train: error:") and "Traceback" not in proc.stderr
