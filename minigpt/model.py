@@ -13,6 +13,7 @@ forward, keeps their caches, and runs their backwards in exactly the reverse ord
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,6 +38,17 @@ from .nn import (
 
 INIT_STD = 0.02  # GPT-2's initial weight scale
 DTYPES = (np.float32, np.float64)
+# hook points inside each block, in forward order (see GPT.hook_names)
+BLOCK_HOOK_POINTS = ("resid_pre", "attn.pattern", "attn_out", "resid_mid", "mlp.pre",
+                     "mlp.post", "mlp_out", "resid_post")
+RESIDUAL_POINTS = ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post")
+Hook = Callable[[np.ndarray], "np.ndarray | None"]
+Tap = Callable[[str, np.ndarray], np.ndarray]
+
+
+def _no_tap(name: str, value: np.ndarray) -> np.ndarray:
+    """The identity hook point used when nothing is hooked."""
+    return value
 
 
 class BlockCache(NamedTuple):
@@ -173,54 +185,69 @@ class GPT:
 
     def _block_forward(
         self, i: int, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray] | None = None,
-        n_past: int = 0,
+        n_past: int = 0, tap: Tap | None = None,
     ) -> tuple[np.ndarray, BlockCache]:
         """One pre-LayerNorm residual block: attention, then the MLP, each added to x.
 
         With ``kv`` (this layer's key and value caches), attention reuses the ``n_past``
         cached positions instead of recomputing them, and no attention cache is returned.
+        With ``tap``, every hook point of the block passes through ``tap(name, value)``.
         """
         p, cfg = self.params, self.config
         b = f"blocks.{i}."
+        t = _no_tap if tap is None else tap
+        x = t(b + "resid_pre", x)
         h, ln1 = layernorm_forward(x, p[b + "ln1.gain"], p[b + "ln1.bias"])
         attn_w = (p[b + "attn.w_qkv"], p[b + "attn.b_qkv"], p[b + "attn.w_out"], p[b + "attn.b_out"])
         if kv is None:
-            a, attn = attention_forward(h, *attn_w, cfg.n_head, cfg.layer_window(i))
+            a, attn = attention_forward(h, *attn_w, cfg.n_head, cfg.layer_window(i),
+                                        tap=None if tap is None else
+                                        (lambda name, v: tap(b + "attn." + name, v)))
         else:
             a, attn = attention_decode(h, *attn_w, cfg.n_head, *kv, n_past, cfg.layer_window(i)), None
-        x = x + a  # residual: attention's output is added to the stream
+        a = t(b + "attn_out", a)
+        x = t(b + "resid_mid", x + a)  # residual: attention's output is added to the stream
         h, ln2 = layernorm_forward(x, p[b + "ln2.gain"], p[b + "ln2.bias"])
         m, mlp = mlp_forward(
             h, p[b + "mlp.w_up"], p[b + "mlp.b_up"], p[b + "mlp.w_down"], p[b + "mlp.b_down"],
-            cfg.activation,
+            cfg.activation, tap=None if tap is None else (lambda name, v: tap(b + "mlp." + name, v)),
         )
-        x = x + m  # residual: the MLP's output is added to the stream
+        m = t(b + "mlp_out", m)
+        x = t(b + "resid_post", x + m)  # residual: the MLP's output is added to the stream
         return x, BlockCache(ln1, attn, ln2, mlp)
 
-    def _forward(self, idx: np.ndarray, keep: bool) -> tuple[np.ndarray, ModelCache | None]:
+    def _forward(
+        self, idx: np.ndarray, keep: bool, tap: Tap | None = None
+    ) -> tuple[np.ndarray, ModelCache | None]:
         """Logits for validated ids (B, T); keep the caches only when ``keep``."""
         p = self.params
+        t = _no_tap if tap is None else tap
         B, T = idx.shape  # batch, time
         tok, tok_cache = embedding_forward(idx, p["tok_emb"])  # (B, T, C)
-        x = tok + p["pos_emb"][:T]  # (B, T, C), positions broadcast over the batch
+        x = t("embed", tok + p["pos_emb"][:T])  # (B, T, C), positions broadcast over the batch
         blocks = []
         for i in range(self.config.n_layer):
-            x, cache = self._block_forward(i, x)
+            x, cache = self._block_forward(i, x, tap=tap)
             if keep:
                 blocks.append(cache)
         h, ln_f = layernorm_forward(x, p["ln_f.gain"], p["ln_f.bias"])
+        h = t("ln_f", h)
         logits, unembed = linear_forward(h, p["tok_emb"])  # tied: (B, T, C) -> (B, T, V)
         if not keep:
             return logits, None
         return logits, ModelCache(tok_cache, T, blocks, ln_f, unembed)
 
-    def forward(self, idx: Any) -> np.ndarray:
+    def forward(self, idx: Any, hooks: dict[str, Hook] | None = None) -> np.ndarray:
         """Next-token logits, for inference (no backward cache is kept).
 
         Parameters
         ----------
         idx : array_like of int, shape (B, T) or (T,)
             Token ids in ``[0, vocab_size)``, ``T <= n_ctx``.
+        hooks : dict of str to callable, optional
+            ``{name: fn}`` for names of :meth:`hook_names`: ``fn(value)`` sees the
+            activation (always batched, (B, ...)) and may return a replacement of the same
+            shape (patching, ablation) or ``None`` to leave it unchanged.
 
         Returns
         -------
@@ -232,11 +259,95 @@ class GPT:
         TypeError
             If ``idx`` is not integer.
         ValueError
-            If its rank is not 1 or 2, an id is out of range, or T > n_ctx.
+            If its rank is not 1 or 2, an id is out of range, or T > n_ctx; or for an
+            unknown hook name or a replacement of the wrong shape.
         """
         squeeze = np.ndim(idx) == 1
-        logits, _ = self._forward(self._check_idx(idx), keep=False)
+        tap = None if not hooks else self._make_tap(hooks, {}, ())
+        logits, _ = self._forward(self._check_idx(idx), keep=False, tap=tap)
         return logits[0] if squeeze else logits
+
+    # ------------------------------------------------------------------ hooks
+
+    def hook_names(self) -> list[str]:
+        """Every activation that hooks and :meth:`run_with_cache` can reach, in forward order.
+
+        Returns
+        -------
+        list of str
+            ``embed`` (tokens + positions, (B, T, C)); per block i:
+            ``blocks.{i}.resid_pre`` (B, T, C), ``blocks.{i}.attn.pattern`` (B, H, T, T),
+            ``blocks.{i}.attn_out``, ``blocks.{i}.resid_mid`` (B, T, C),
+            ``blocks.{i}.mlp.pre`` and ``blocks.{i}.mlp.post`` (the neurons before and
+            after the activation, (B, T, F)), ``blocks.{i}.mlp_out``,
+            ``blocks.{i}.resid_post`` (B, T, C); then ``ln_f`` (B, T, C).
+        """
+        names = ["embed"]
+        for i in range(self.config.n_layer):
+            names += [f"blocks.{i}.{n}" for n in BLOCK_HOOK_POINTS]
+        return names + ["ln_f"]
+
+    def _make_tap(
+        self, hooks: dict[str, Hook], store: dict[str, np.ndarray], capture: Any
+    ) -> Tap:
+        """A function through which every hook point passes: it records the activations
+        named in ``capture`` into ``store`` and applies ``hooks``."""
+        valid = set(self.hook_names())
+        unknown = sorted((set(hooks) | set(capture)) - valid)
+        if unknown:
+            raise ValueError(f"unknown hook names {unknown[:5]}; expected names like "
+                             f"'embed', 'blocks.0.mlp.post', 'ln_f' (see GPT.hook_names())")
+
+        def tap(name: str, value: np.ndarray) -> np.ndarray:
+            fn = hooks.get(name)
+            if fn is not None:
+                new = fn(value)
+                if new is not None:
+                    new = np.asarray(new)
+                    if new.shape != value.shape:
+                        raise ValueError(f"hook {name!r} must return shape {value.shape}, "
+                                         f"got {new.shape}")
+                    value = new.astype(value.dtype, copy=False)
+            if name in capture:
+                store[name] = value
+            return value
+
+        return tap
+
+    def run_with_cache(
+        self, idx: Any, names: Any = None, hooks: dict[str, Hook] | None = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Logits and the activations asked for, by name.
+
+        Parameters
+        ----------
+        idx : array_like of int, shape (B, T) or (T,)
+        names : iterable of str, optional
+            Names of :meth:`hook_names` to keep; ``None`` keeps all of them. Only these are
+            held in memory.
+        hooks : dict of str to callable, optional
+            Interventions applied during the same pass (see :meth:`forward`); captured
+            activations are the values after the hooks.
+
+        Returns
+        -------
+        logits : ndarray, shape (B, T, V) or (T, V)
+        cache : dict of str to ndarray
+            Each activation with its batch axis (B, ...), even for 1-D ``idx``.
+
+        Examples
+        --------
+        >>> model = GPT(GPTConfig(vocab_size=16, n_ctx=8, n_layer=2, n_head=2, d_model=8))
+        >>> logits, cache = model.run_with_cache(np.array([1, 2, 3]), names=["blocks.1.mlp.post"])
+        >>> cache["blocks.1.mlp.post"].shape
+        (1, 3, 32)
+        """
+        capture = frozenset(self.hook_names() if names is None else
+                            ([names] if isinstance(names, str) else names))
+        store: dict[str, np.ndarray] = {}
+        tap = self._make_tap(hooks or {}, store, capture)
+        logits, _ = self._forward(self._check_idx(idx), keep=False, tap=tap)
+        return (logits[0] if np.ndim(idx) == 1 else logits), store
 
     __call__ = forward
 
@@ -333,22 +444,34 @@ class GPT:
     # ------------------------------------------------------------------ backward
 
     def _block_backward(
-        self, i: int, dx: np.ndarray, cache: BlockCache, grads: dict[str, np.ndarray]
+        self, i: int, dx: np.ndarray, cache: BlockCache, grads: dict[str, np.ndarray],
+        act_grads: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Backward through block i; writes its parameter gradients into ``grads``."""
+        """Backward through block i; writes its parameter gradients into ``grads`` and,
+        when given, the residual-stream gradients into ``act_grads``."""
         b = f"blocks.{i}."
+        if act_grads is not None:  # x_out = x_mid + m: both receive dx unchanged
+            act_grads[b + "resid_post"] = act_grads[b + "mlp_out"] = dx
         # fwd: x_out = x_mid + mlp(ln2(x_mid))
         dh, grads[b + "mlp.w_up"], grads[b + "mlp.b_up"], grads[b + "mlp.w_down"], \
             grads[b + "mlp.b_down"] = mlp_backward(dx, cache.mlp)
         dx_branch, grads[b + "ln2.gain"], grads[b + "ln2.bias"] = layernorm_backward(dh, cache.ln2)
         dx = dx + dx_branch  # the residual splits the gradient: straight path + MLP path
+        if act_grads is not None:
+            act_grads[b + "resid_mid"] = act_grads[b + "attn_out"] = dx
         # fwd: x_mid = x_in + attn(ln1(x_in))
         dh, grads[b + "attn.w_qkv"], grads[b + "attn.b_qkv"], grads[b + "attn.w_out"], \
             grads[b + "attn.b_out"] = attention_backward(dx, cache.attn)
         dx_branch, grads[b + "ln1.gain"], grads[b + "ln1.bias"] = layernorm_backward(dh, cache.ln1)
-        return dx + dx_branch  # straight path + attention path
+        dx = dx + dx_branch  # straight path + attention path
+        if act_grads is not None:
+            act_grads[b + "resid_pre"] = dx
+        return dx
 
-    def backward(self, dlogits: np.ndarray, cache: ModelCache) -> dict[str, np.ndarray]:
+    def backward(
+        self, dlogits: np.ndarray, cache: ModelCache,
+        act_grads: dict[str, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]:
         """Gradients of all parameters given dL/dlogits and the forward's cache.
 
         Parameters
@@ -356,6 +479,10 @@ class GPT:
         dlogits : ndarray, shape (B, T, V)
         cache : ModelCache
             From the forward pass that produced the logits.
+        act_grads : dict, optional
+            If given, filled with the gradients of the residual-stream activations
+            (``embed``, ``blocks.{i}.resid_pre/attn_out/resid_mid/mlp_out/resid_post``,
+            ``ln_f``), each (B, T, C).
 
         Returns
         -------
@@ -366,10 +493,14 @@ class GPT:
         grads: dict[str, np.ndarray] = {}
         # fwd: logits = h @ tok_emb.T
         dh, dtok_out, _ = linear_backward(dlogits, cache.unembed)  # (B, T, C), (V, C)
+        if act_grads is not None:
+            act_grads["ln_f"] = dh
         # fwd: h = ln_f(x)
         dx, grads["ln_f.gain"], grads["ln_f.bias"] = layernorm_backward(dh, cache.ln_f)
         for i in reversed(range(self.config.n_layer)):
-            dx = self._block_backward(i, dx, cache.blocks[i], grads)
+            dx = self._block_backward(i, dx, cache.blocks[i], grads, act_grads)
+        if act_grads is not None:
+            act_grads["embed"] = dx
         # fwd: x = tok_emb[idx] + pos_emb[:T]
         dpos = np.zeros_like(p["pos_emb"])  # (n_ctx, C); positions >= T got no gradient
         dpos[: cache.T] = dx.sum(axis=0)
@@ -417,6 +548,55 @@ class GPT:
         loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)
         dlogits = cross_entropy_backward(1.0, ce_cache)
         return loss, self.backward(dlogits, cache)
+
+    def activation_grads(
+        self, idx: Any, targets: Any, names: Any, hooks: dict[str, Hook] | None = None,
+        ignore_index: int | None = None,
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient with respect to residual-stream activations.
+
+        Parameters
+        ----------
+        idx, targets, ignore_index
+            As in :meth:`loss_and_grads` (``idx`` of shape (B, T)).
+        names : iterable of str
+            Among ``embed``, ``ln_f`` and ``blocks.{i}.`` + ``resid_pre``, ``attn_out``,
+            ``resid_mid``, ``mlp_out``, ``resid_post``.
+        hooks : dict of str to callable, optional
+            Interventions during the forward pass (see :meth:`forward`). A requested
+            gradient is exact when no hook sits after it in the forward pass: a hook that
+            replaces a value with a constant cuts the path behind it, which the backward
+            does not know.
+
+        Returns
+        -------
+        loss : float
+        grads : dict of str to ndarray
+            dloss/d(activation), each (B, T, C).
+
+        Examples
+        --------
+        >>> model = GPT(GPTConfig(vocab_size=16, n_ctx=8, n_layer=2, n_head=2, d_model=8))
+        >>> idx = np.array([[1, 2, 3]])
+        >>> loss, g = model.activation_grads(idx, idx, ["blocks.1.mlp_out"])
+        >>> g["blocks.1.mlp_out"].shape
+        (1, 3, 8)
+        """
+        names = [names] if isinstance(names, str) else list(names)
+        residual = {"embed", "ln_f"} | {f"blocks.{i}.{n}" for i in range(self.config.n_layer)
+                                        for n in RESIDUAL_POINTS}
+        unknown = sorted(set(names) - residual)
+        if unknown:
+            raise ValueError(f"activation gradients are available for residual-stream names "
+                             f"(e.g. 'blocks.0.mlp_out'), got {unknown[:5]}")
+        idx2 = self._check_idx(idx)
+        targets2 = np.asarray(targets).reshape(idx2.shape)
+        tap = None if not hooks else self._make_tap(hooks, {}, ())
+        logits, cache = self._forward(idx2, keep=True, tap=tap)
+        loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)
+        all_grads: dict[str, np.ndarray] = {}
+        self.backward(cross_entropy_backward(1.0, ce_cache), cache, all_grads)
+        return loss, {n: all_grads[n] for n in names}
 
 
 def check_token_ids(idx: Any, vocab_size: int, name: str = "idx") -> np.ndarray:

@@ -6,9 +6,12 @@ In the video's example, attention is what carries "Michael" into the vector at t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+
+Tap = Callable[[str, np.ndarray], np.ndarray]  # (point name, value) -> value to use
 
 from .linear import LinearCache, linear_backward, linear_forward
 from .softmax import SoftmaxCache, softmax_backward, softmax_forward
@@ -68,6 +71,7 @@ def attention_forward(
     b_out: np.ndarray,
     n_head: int,
     window: int | None = None,
+    tap: Tap | None = None,
 ) -> tuple[np.ndarray, AttentionCache]:
     """Causal multi-head self-attention with one fused q, k, v projection.
 
@@ -83,6 +87,9 @@ def attention_forward(
         H; each head has width D = C / H.
     window : int or None
         Band width for locally banded attention (see :func:`causal_mask`).
+    tap : callable, optional
+        ``tap("pattern", att)`` sees the attention pattern (B, H, T, T) and returns the
+        pattern to use (the model's hooks read and patch activations through it).
 
     Returns
     -------
@@ -124,6 +131,8 @@ def attention_forward(
     scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
     scores[..., ~causal_mask(T, window)] = -np.inf  # future (and out-of-band) keys get weight 0
     att, _ = softmax_forward(scores)  # (B, H, T, T)
+    if tap is not None:
+        att = tap("pattern", att)
     y = att @ v  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
     y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # heads side by side: (B, T, C)
     out, out_cache = linear_forward(y, w_out, b_out)  # (B, T, C)

@@ -7,6 +7,7 @@ columns are what each firing neuron adds ("basketball").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -31,6 +32,7 @@ def mlp_forward(
     w_down: np.ndarray,
     b_down: np.ndarray,
     activation: str = "gelu",
+    tap: Callable[[str, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, MLPCache]:
     """Up-project, apply the nonlinearity, down-project.
 
@@ -44,6 +46,9 @@ def mlp_forward(
         Column i is the direction neuron i adds when it fires.
     b_down : ndarray, shape (C,)
     activation : {"gelu", "gelu_exact", "relu"}
+    tap : callable, optional
+        ``tap("pre", pre)`` and ``tap("post", h)`` see each neuron's input and output
+        (..., F) and return the values to use (for reading and patching neurons).
 
     Returns
     -------
@@ -66,7 +71,11 @@ def mlp_forward(
     """
     act_forward, _ = ACTIVATIONS[activation]
     pre, up_cache = linear_forward(x, w_up, b_up)  # (..., F): each neuron's answer
+    if tap is not None:
+        pre = tap("pre", pre)
     h, act_cache = act_forward(pre)  # (..., F): the neurons
+    if tap is not None:
+        h = tap("post", h)
     y, down_cache = linear_forward(h, w_down, b_down)  # (..., C)
     return y, MLPCache(up_cache, act_cache, down_cache, activation)
 
