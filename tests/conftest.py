@@ -34,3 +34,16 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("worst finite-difference error per test (float64)")
     for key in sorted(WORST):
         terminalreporter.write_line(f"{WORST[key]:.2e}  {key}")
+
+
+# ---------------------------------------------------------------- shared trained model
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_model():
+    """The `minigpt demo` model, trained once per test session: (model, tokenizer, result)."""
+    from minigpt.facts import train_facts_model
+
+    return train_facts_model(progress=False)
