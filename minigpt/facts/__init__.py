@@ -1,12 +1,67 @@
-"""Facts in a GPT: the demo model that memorizes athletes, and measuring its recall."""
+"""Facts in a GPT: the hand-built fact MLP, the demo model that memorizes athletes, its
+recall, and rank-one edits of what it knows."""
 
 from .demo import DEMO_SETTINGS, DEMO_SHAPE, facts_dataset, load_model, train_facts_model
+from .edit import (
+    EditReport,
+    EditResult,
+    edit_fact,
+    evaluate_edits,
+    finetune_fact,
+    key_covariance,
+    rank_one_update,
+    solve_value,
+    subject_key,
+)
+from .handbuilt import (
+    BreakingPoint,
+    FactMLP,
+    FactMLPReport,
+    SweepRow,
+    apply_fact_mlp,
+    breaking_points,
+    build_fact_mlp,
+    evaluate_fact_mlp,
+    fact_neurons,
+    feature_directions,
+    interference_sweep,
+    mixed_names,
+    person_vector,
+    plot_sweep,
+    sport_scores,
+    sweep_facts,
+)
 from .recall import RecallResult, fact_recall, next_token_logits, sport_token_ids
 
 __all__ = [
+    "BreakingPoint",
     "DEMO_SETTINGS",
     "DEMO_SHAPE",
+    "EditReport",
+    "EditResult",
+    "FactMLP",
+    "FactMLPReport",
     "RecallResult",
+    "SweepRow",
+    "apply_fact_mlp",
+    "breaking_points",
+    "build_fact_mlp",
+    "edit_fact",
+    "evaluate_edits",
+    "evaluate_fact_mlp",
+    "fact_neurons",
+    "feature_directions",
+    "finetune_fact",
+    "interference_sweep",
+    "key_covariance",
+    "mixed_names",
+    "person_vector",
+    "plot_sweep",
+    "rank_one_update",
+    "solve_value",
+    "sport_scores",
+    "subject_key",
+    "sweep_facts",
     "fact_recall",
     "facts_dataset",
     "load_model",
