@@ -4,6 +4,7 @@ The public names are re-exported here; the operations themselves live in
 :mod:`minigpt.nn`.
 """
 
+from . import hf
 from .config import GPTConfig, count_params, gpt3_config, param_shapes
 from .gradcheck import GradcheckResult, gradcheck
 from .model import GPT, init_params
@@ -17,6 +18,7 @@ __all__ = [
     "count_params",
     "gpt3_config",
     "gradcheck",
+    "hf",
     "init_params",
     "param_shapes",
 ]

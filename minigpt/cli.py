@@ -216,9 +216,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from .facts import load_model
 
-    model, tokenizer = load_model(args.checkpoint)
+    if (args.checkpoint is None) == (args.hf_dir is None):
+        raise UserError("give exactly one of --checkpoint and --hf-dir")
+    if args.hf_dir is not None:
+        from .hf import load_hf_gpt2
+
+        model, tokenizer = load_hf_gpt2(args.hf_dir)
+        source = args.hf_dir
+    else:
+        model, tokenizer = load_model(args.checkpoint)
+        source = args.checkpoint
     if tokenizer is None:
-        raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+        raise UserError(f"{source} holds no tokenizer")
     prompt_ids = tokenizer.encode(args.prompt)
     if len(prompt_ids) > model.config.n_ctx:
         prompt_ids = prompt_ids[-model.config.n_ctx:]  # the model sees its last n_ctx tokens
@@ -232,6 +241,47 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         print(args.prompt + completion)
     return 0
+
+
+# ---------------------------------------------------------------------- facts
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from .facts import load_model, train_facts_model
+    from .facts.story import parse_edit, run_facts_story
+
+    if args.checkpoint:
+        model, tokenizer = load_model(args.checkpoint)
+        if tokenizer is None:
+            raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+    else:
+        if not args.json:
+            print("No --checkpoint given: training the demo model first.", file=sys.stderr)
+        model, tokenizer, _ = train_facts_model(progress=not args.no_progress and not args.json)
+    if args.edit is not None:
+        parse_edit(args.edit, tokenizer)  # fail in one line before the long analysis
+    plots = args.plots
+    if plots is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as e:
+            raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
+    story = run_facts_story(model, tokenizer, edit=args.edit, n_edits=args.n_edits,
+                            plots_dir=plots, trace_samples=args.trace_samples, seed=args.seed)
+    if args.json:
+        print(json.dumps(_jsonable(story.to_dict())))
+    else:
+        print(story.to_text())
+        for path in story.plots:
+            print(f"wrote {path}")
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    """Numpy scalars and arrays inside results, as plain JSON values."""
+    from .interp.tables import jsonable
+
+    return jsonable(value)
 
 
 # ---------------------------------------------------------------------- the parser
@@ -292,7 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("generate", help="continue a prompt with a trained model",
                        description="Generate text from a checkpoint, with a key/value cache.")
-    p.add_argument("--checkpoint", required=True, help="a checkpoint written by train or demo")
+    p.add_argument("--checkpoint", default=None, help="a checkpoint written by train or demo")
+    p.add_argument("--hf-dir", default=None,
+                   help="a Hugging Face GPT-2 folder (config.json, model.safetensors, "
+                        "vocab.json, merges.txt) instead of a checkpoint")
     p.add_argument("--prompt", required=True, help="text to continue")
     p.add_argument("--max-new-tokens", type=int, default=50)
     p.add_argument("--temperature", type=float, default=1.0)
@@ -302,6 +355,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("facts", help="build, find, knock out and edit facts in the demo model",
+                       description="The whole story: the video's hand-built fact MLP, then "
+                                   "recall, ablation, causal tracing, logit lens, neurons and "
+                                   "rank-one edits on the trained demo model.")
+    p.add_argument("--checkpoint", default=None,
+                   help="a facts model (minigpt demo --out ...); trains one when omitted")
+    p.add_argument("--edit", default=None, metavar="'First Last=sport'",
+                   help="rewrite one fact, e.g. 'Michael Jordan=golf'")
+    p.add_argument("--n-edits", type=int, default=20,
+                   help="facts to rewrite one by one for the efficacy table (0 skips)")
+    p.add_argument("--trace-samples", type=int, default=10, help="noise samples in tracing")
+    p.add_argument("--plots", default=None, metavar="DIR", help="write PNG figures here")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_facts)
     return parser
 
 

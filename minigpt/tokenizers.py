@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from .bpe import KIND as GPT2_BPE_KIND
+from .bpe import GPT2Tokenizer
+
 UNK = "<unk>"
 # Alternatives, tried in order at each position: a word with at most one leading space;
 # one punctuation character with at most one leading space; a whitespace run that leaves
@@ -276,17 +279,19 @@ class WordTokenizer(_Tokenizer):
 TOKENIZERS: dict[str, type[_Tokenizer]] = {"char": CharTokenizer, "word": WordTokenizer}
 
 
-def tokenizer_from_json(d: Mapping[str, Any]) -> CharTokenizer | WordTokenizer:
+def tokenizer_from_json(d: Mapping[str, Any]) -> CharTokenizer | WordTokenizer | GPT2Tokenizer:
     """Rebuild a tokenizer from the dict made by ``to_json``, checking it first.
 
     Parameters
     ----------
     d : mapping
-        ``{"kind": "char" | "word", "vocab": list of str, "unk": bool}``.
+        ``{"kind": "char" | "word", "vocab": list of str, "unk": bool}``, or
+        ``{"kind": "gpt2-bpe", "vocab": ..., "merges": ...}`` from
+        :meth:`minigpt.bpe.GPT2Tokenizer.to_json`.
 
     Returns
     -------
-    CharTokenizer or WordTokenizer
+    CharTokenizer, WordTokenizer or GPT2Tokenizer
         Encodes and decodes exactly as the tokenizer that wrote ``d``.
 
     Raises
@@ -305,12 +310,15 @@ def tokenizer_from_json(d: Mapping[str, Any]) -> CharTokenizer | WordTokenizer:
     """
     if not isinstance(d, Mapping):
         raise TypeError(f"tokenizer JSON must be a dict, got {type(d).__name__}")
+    if d.get("kind") == GPT2_BPE_KIND:
+        return GPT2Tokenizer.from_json(d)
     expected = {"kind", "vocab", "unk"}
     if set(d) != expected:
         raise ValueError(f"tokenizer JSON must have the keys {sorted(expected)}, got {sorted(d)}")
     kind, vocab, unk = d["kind"], d["vocab"], d["unk"]
     if not isinstance(kind, str) or kind not in TOKENIZERS:
-        raise ValueError(f"tokenizer kind must be one of {list(TOKENIZERS)}, got {kind!r}")
+        raise ValueError(f"tokenizer kind must be one of {[*TOKENIZERS, GPT2_BPE_KIND]}, "
+                         f"got {kind!r}")
     if not isinstance(vocab, list) or not all(isinstance(p, str) for p in vocab):
         raise ValueError(f"tokenizer vocab must be a list of str, got {type(vocab).__name__}")
     if not isinstance(unk, bool):

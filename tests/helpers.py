@@ -44,3 +44,15 @@ def require_torch():
             pytest.fail("torch is required (MINIGPT_REQUIRE_CROSSCHECK=1) but not installed")
         pytest.skip("torch not installed: install the crosscheck extra")
     return torch
+
+
+def require(name):
+    """Import the module ``name``, or skip; under MINIGPT_REQUIRE_CROSSCHECK=1 its absence fails."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if os.environ.get("MINIGPT_REQUIRE_CROSSCHECK") == "1":
+            pytest.fail(f"{name} is required (MINIGPT_REQUIRE_CROSSCHECK=1) but not installed")
+        pytest.skip(f"{name} not installed: install the crosscheck extra")

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from minigpt.cli import build_parser, main
@@ -95,3 +96,45 @@ def test_subprocess_error_has_no_traceback():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("minigpt train: error:") and "Traceback" not in proc.stderr
+
+
+def test_generate_from_a_hugging_face_folder(tmp_path, capsys):
+    from minigpt import GPT, GPTConfig
+    from minigpt.bpe import BYTE_TO_CHAR, GPT2Tokenizer
+    from minigpt.hf import save_hf_gpt2
+
+    tokenizer = GPT2Tokenizer(list(BYTE_TO_CHAR), [])  # bytes only, no merges
+    model = GPT(GPTConfig(vocab_size=256, n_ctx=32, n_layer=1, n_head=2, d_model=8))
+    save_hf_gpt2(tmp_path, model, tokenizer)
+    code, out, _ = run(capsys, "generate", "--hf-dir", str(tmp_path), "--prompt", "Michael",
+                       "--greedy", "--max-new-tokens", "5", "--json")
+    assert code == 0 and len(json.loads(out)["ids"]) == len("Michael") + 5
+    code, _, err = run(capsys, "generate", "--prompt", "x")
+    assert code == 2 and "exactly one of --checkpoint and --hf-dir" in err
+
+
+def test_facts_command(tmp_path, capsys, demo_model):
+    from minigpt.checkpoint import save_checkpoint
+
+    model, tokenizer, _ = demo_model
+    ckpt = tmp_path / "demo.safetensors"
+    save_checkpoint(ckpt, model.params, config=model.config, tokenizer=tokenizer)
+    before = {k: v.copy() for k, v in model.params.items()}
+    code, out, err = run(capsys, "facts", "--checkpoint", str(ckpt), "--edit",
+                         "Michael Jordan=golf", "--n-edits", "2", "--trace-samples", "2",
+                         "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["edit"]["after"] == ["golf"] * 5
+    assert report["edits"]["summary"]["rome"]["n"] == 2
+    assert set(report) >= {"handbuilt", "sweep", "recall", "ablation", "tracing", "logit_lens",
+                           "neurons", "edit_site"}
+    assert report["handbuilt"]["relu"]["accuracy"] == 1.0
+    code, _, err = run(capsys, "facts", "--checkpoint", str(ckpt), "--edit", "Zaphod Beeblebrox=golf")
+    assert code == 2 and "does not know the name" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "facts", "--checkpoint", str(ckpt), "--edit", "Michael Jordan=curling")
+    assert code == 2 and "unknown sport 'curling'" in err
+    assert all(np.array_equal(model.params[k], before[k]) for k in before)
+
+
+

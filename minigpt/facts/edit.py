@@ -187,14 +187,36 @@ class EditReport:
     """Many edits, each from the unedited model."""
 
     layer: int
+    position: str = "subject"
     edits: list[EditResult] = field(default_factory=list)
 
     def summary(self, method: str) -> dict[str, float]:
+        """Mean efficacy, paraphrase success and specificity of one method's edits."""
         rows = [e for e in self.edits if e.method == method]
         return {"efficacy": float(np.mean([e.efficacy for e in rows])),
                 "paraphrase": float(np.mean([e.paraphrase for e in rows])),
                 "specificity": float(np.mean([e.specificity for e in rows])),
+                "mean_delta_norm": float(np.mean([e.delta_norm for e in rows])),
                 "n": len(rows)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the layer, each method's summary and every edit."""
+        return {"layer": self.layer, "position": self.position,
+                "summary": {m: self.summary(m) for m in ("rome", "finetune")},
+                "edits": [{"person": e.fact.name, "old": e.fact.sport, "new": e.new_sport,
+                           "method": e.method, "efficacy": e.efficacy,
+                           "paraphrase": e.paraphrase, "specificity": e.specificity,
+                           "delta_norm": e.delta_norm} for e in self.edits]}
+
+    def to_table(self) -> str:
+        """One line per method: how many edits took, generalized and left others alone."""
+        lines = [f"{'method':<10} {'edits':>5} {'efficacy':>9} {'paraphrase':>10} "
+                 f"{'specificity':>11} {'|dW|':>7}"]
+        for method in ("rome", "finetune"):
+            s = self.summary(method)
+            lines.append(f"{method:<10} {s['n']:>5} {s['efficacy']:>9.1%} {s['paraphrase']:>10.1%} "
+                         f"{s['specificity']:>11.1%} {s['mean_delta_norm']:>7.2f}")
+        return "\n".join(lines)
 
 
 def _score(model: GPT, tokenizer: Any, fact: Fact, new_sport: str, others: list[Fact],
@@ -254,7 +276,7 @@ def evaluate_edits(model: GPT, tokenizer: Any, layer: int, n_edits: int = 20,
     C = key_covariance(model, tokenizer, layer)
     before = fact_recall(model, tokenizer, facts)
     right = np.array([s == f.sport for f, s in before.predictions])
-    report = EditReport(layer)
+    report = EditReport(layer, position)
     for i in np.linspace(0, len(facts) - 1, n_edits).astype(int):
         fact = facts[i]
         new_sport = all_sports[(all_sports.index(fact.sport) + 1) % len(all_sports)]

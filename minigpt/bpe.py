@@ -1,0 +1,478 @@
+"""GPT-2's tokenizer: byte-level byte-pair encoding (BPE), from ``vocab.json`` and ``merges.txt``.
+
+Text becomes ids in four steps:
+
+1. **Pre-tokenize.** Cut the text into words, numbers, punctuation runs and whitespace runs
+   with GPT-2's pattern (:func:`pretokenize`); a word keeps the one space before it
+   (``" plays"``). Merges never cross these boundaries.
+2. **Bytes to characters.** Encode each piece as UTF-8 and write each byte as one printable
+   character (:data:`BYTE_TO_CHAR`): the space byte becomes ``"Ġ"``, so ``" plays"`` is
+   ``"Ġplays"``. Any text, in any script, is a string over these 256 characters.
+3. **Merge.** Start from single characters and repeatedly join the adjacent pair whose merge
+   was learned earliest (lowest rank in ``merges.txt``), until no learned pair is left.
+4. **Look up.** Each resulting symbol is a token of ``vocab.json``; its value is the id.
+
+Decoding concatenates the tokens, maps the characters back to bytes and decodes UTF-8, so
+``decode(encode(text)) == text`` for every ``str`` that can be written in UTF-8.
+
+References
+----------
+Radford et al. (2019), "Language Models are Unsupervised Multitask Learners", section 2.2
+(byte-level BPE). Sennrich et al. (2016), "Neural Machine Translation of Rare Words with
+Subword Units" (BPE).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+KIND = "gpt2-bpe"
+MERGES_HEADER = "#version:"  # merges.txt may open with a "#version: 0.2" line
+CACHE_SIZE = 2**16  # pre-tokenized pieces whose ids are remembered (an LRU cache)
+MAX_SHOWN = 5  # how many bad ids an error message lists
+
+
+def _byte_to_char() -> tuple[str, ...]:
+    """The printable character that stands for each byte 0..255."""
+    # Bytes that are already visible, non-space Latin-1 characters stand for themselves:
+    # "!".."~", "¡".."¬", "®".."ÿ". The other 68 (controls, space, soft hyphen, ...) are
+    # given the characters U+0100, U+0101, ... in byte order, which are all visible.
+    visible = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
+               *range(ord("®"), ord("ÿ") + 1)]
+    table, extra = [], 0
+    for b in range(256):
+        if b in visible:
+            table.append(chr(b))
+        else:
+            table.append(chr(256 + extra))
+            extra += 1
+    return tuple(table)
+
+
+BYTE_TO_CHAR: tuple[str, ...] = _byte_to_char()
+"""``BYTE_TO_CHAR[b]`` is the character that stands for byte ``b``; the space is ``"Ġ"``."""
+CHAR_TO_BYTE: dict[str, int] = {c: b for b, c in enumerate(BYTE_TO_CHAR)}
+_BYTE_TRANSLATION = {b: c for b, c in enumerate(BYTE_TO_CHAR)}  # chr(b) -> BYTE_TO_CHAR[b]
+
+# Unicode's White_Space property (PropList.txt). Python's \s also matches the four
+# information separators U+001C..U+001F, which GPT-2's pattern treats as punctuation.
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+# GPT-2's pattern is  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+# Python's re has no \p{L} (letters) or \p{N} (numbers), but its \w is exactly letters,
+# numbers and "_", so [^\W_] is \p{L} or \p{N}. One alternative takes a run of both and
+# _split_alnum cuts it where letters meet numbers (str.isalpha is exactly \p{L}); since
+# the two never start at the same character, this gives the same pieces.
+PIECE_RE = re.compile(
+    r"'s|'t|'re|'ve|'m|'ll|'d"  # English contractions, case-sensitive
+    r"| ?[^\W_]+"  # a run of letters and numbers, with at most one leading space
+    rf"| ?(?:[^\w{WHITESPACE}]|_)+"  # a run of anything else but whitespace
+    rf"|[{WHITESPACE}]+(?![^{WHITESPACE}])"  # whitespace, leaving its last space to a word
+    rf"|[{WHITESPACE}]+"  # whitespace at the end of the text
+)
+
+
+def _split_alnum(piece: str) -> list[str]:
+    """Cut ``" ?[letters and numbers]+"`` into runs of letters and runs of numbers."""
+    space = piece[:1] == " "
+    body = piece[1:] if space else piece
+    if body.isalpha():
+        return [piece]
+    runs = ["".join(run) for _, run in itertools.groupby(body, key=str.isalpha)]
+    if space:
+        runs[0] = " " + runs[0]
+    return runs
+
+
+def pretokenize(text: str) -> list[str]:
+    """Cut text into the pieces that BPE merges within, by GPT-2's pattern.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of str
+        ``"".join(pieces) == text``. A piece is a contraction (``'s 't 're 've 'm 'll 'd``),
+        a run of letters, a run of numbers, or a run of other non-space characters, each
+        with at most one leading space; or a run of whitespace. Before a word, a run of
+        spaces leaves its last space to the word.
+
+    Notes
+    -----
+    Letters and numbers are the Unicode categories L and N as Python's
+    :mod:`unicodedata` knows them (Unicode 14.0 in Python 3.11); whitespace is Unicode's
+    White_Space property (:data:`WHITESPACE`).
+
+    Examples
+    --------
+    >>> pretokenize("Michael Jordan's 23   points!!")
+    ['Michael', ' Jordan', "'s", ' 23', '  ', ' points', '!!']
+    >>> pretokenize("route66 ½")
+    ['route', '66', ' ½']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    pieces: list[str] = []
+    for piece in PIECE_RE.findall(text):
+        if piece[0] != "'" and piece[-1].isalnum():  # letters and numbers, maybe mixed
+            pieces.extend(_split_alnum(piece))
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+class GPT2Tokenizer:
+    """GPT-2's byte-level BPE tokenizer.
+
+    Parameters
+    ----------
+    vocab : sequence of str, or mapping of str to int
+        The tokens, written over :data:`BYTE_TO_CHAR`'s characters: a list in id order, or
+        ``vocab.json``'s token -> id mapping (ids must be exactly 0 .. V-1). Must hold all
+        256 single-byte tokens, so that every text can be encoded.
+    merges : sequence of (str, str)
+        The learned merges, earliest first (the rank is the position); each pair and its
+        concatenation must be tokens.
+
+    Attributes
+    ----------
+    vocab : list of str
+        ``vocab[i]`` is the token of id i.
+
+    Notes
+    -----
+    Merging follows ranks: of all adjacent pairs in a piece, the one learned earliest is
+    joined (at every place it occurs, left to right), then the search repeats. Text such
+    as ``"<|endoftext|>"`` is encoded as ordinary text; no token is treated as special.
+
+    Examples
+    --------
+    >>> tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["Ġp", "Ġpl"], [("Ġ", "p"), ("Ġp", "l")])
+    >>> tok.vocab_size, tok.tokenize(" plays"), tok.encode(" plays")
+    (258, ['Ġpl', 'a', 'y', 's'], array([257,  97, 121, 115]))
+    >>> tok.decode(tok.encode("naïve 😀"))
+    'naïve 😀'
+    """
+
+    def __init__(self, vocab: Sequence[str] | Mapping[str, int],
+                 merges: Sequence[Sequence[str]]) -> None:
+        self.vocab: list[str] = _vocab_list(vocab)
+        self._ids = {token: i for i, token in enumerate(self.vocab)}
+        missing = [c for c in BYTE_TO_CHAR if c not in self._ids]
+        if missing:
+            raise ValueError(f"the vocabulary must hold all 256 single-byte tokens, "
+                             f"{len(missing)} are missing, e.g. {missing[:MAX_SHOWN]}")
+        self._ranks: dict[tuple[str, str], int] = {}
+        for rank, pair in enumerate(merges):
+            if isinstance(pair, str) or len(pair) != 2 or not all(isinstance(s, str) for s in pair):
+                raise ValueError(f"merge {rank} must be a pair of str, got {pair!r}")
+            a, b = pair
+            for token in (a, b, a + b):
+                if token not in self._ids:
+                    raise ValueError(f"merge {rank} ({a!r}, {b!r}) uses {token!r}, "
+                                     f"which is not in the vocabulary")
+            self._ranks.setdefault((a, b), rank)
+        # Token -> bytes for decoding; a token not written over the byte characters (a
+        # special token added by hand) decodes to its own UTF-8.
+        self._bytes = [bytes(CHAR_TO_BYTE[c] for c in t) if all(c in CHAR_TO_BYTE for c in t)
+                       else t.encode("utf-8") for t in self.vocab]
+        self._piece_ids = functools.lru_cache(maxsize=CACHE_SIZE)(self._piece_ids_uncached)
+
+    @classmethod
+    def from_files(cls, vocab_json: str | os.PathLike, merges_txt: str | os.PathLike
+                   ) -> GPT2Tokenizer:
+        """Read the tokenizer from GPT-2's two files.
+
+        Parameters
+        ----------
+        vocab_json : path
+            A JSON object mapping each token to its id.
+        merges_txt : path
+            One merge per line, the two tokens separated by a space, earliest first; an
+            optional first line ``#version: ...`` is skipped.
+
+        Returns
+        -------
+        GPT2Tokenizer
+
+        Raises
+        ------
+        FileNotFoundError
+            If a file does not exist.
+        ValueError
+            If a file is malformed (the message names the file, and the line for merges).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> paths = os.path.join(folder, "vocab.json"), os.path.join(folder, "merges.txt")
+        >>> GPT2Tokenizer(list(BYTE_TO_CHAR) + ["hi"], [("h", "i")]).save_files(*paths)
+        >>> GPT2Tokenizer.from_files(*paths).tokenize("hi hi")
+        ['hi', 'Ġ', 'hi']
+        >>> import shutil; shutil.rmtree(folder)
+        """
+        try:
+            with open(vocab_json, encoding="utf-8") as f:
+                vocab = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{os.fspath(vocab_json)} is not valid JSON: {err}") from err
+        if not isinstance(vocab, dict):
+            raise ValueError(f"{os.fspath(vocab_json)} must hold a JSON object token -> id, "
+                             f"got {type(vocab).__name__}")
+        try:
+            with open(merges_txt, encoding="utf-8") as f:
+                lines = f.read().split("\n")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{os.fspath(merges_txt)} is not UTF-8 text: {err}") from err
+        merges = []
+        for n, line in enumerate(lines, start=1):
+            if not line or (n == 1 and line.startswith(MERGES_HEADER)):
+                continue
+            pair = line.split(" ")
+            if len(pair) != 2 or not all(pair):
+                raise ValueError(f"{os.fspath(merges_txt)} line {n}: expected two tokens "
+                                 f"separated by one space, got {line!r}")
+            merges.append(pair)
+        try:
+            return cls(vocab, merges)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{os.fspath(vocab_json)} and {os.fspath(merges_txt)} do not "
+                             f"make a tokenizer: {err}") from err
+
+    def save_files(self, vocab_json: str | os.PathLike, merges_txt: str | os.PathLike) -> None:
+        """Write ``vocab.json`` and ``merges.txt``, readable by :meth:`from_files` and by
+        Hugging Face's tokenizers (see :meth:`from_files` for an example).
+
+        Parameters
+        ----------
+        vocab_json : path
+            Written as a JSON object token -> id.
+        merges_txt : path
+            Written as a ``#version: 0.2`` line, then one merge per line, earliest first.
+        """
+        with open(vocab_json, "w", encoding="utf-8") as f:
+            json.dump(self._ids, f, ensure_ascii=False)
+        ranked = sorted(self._ranks.items(), key=lambda item: item[1])
+        with open(merges_txt, "w", encoding="utf-8") as f:
+            f.write(f"{MERGES_HEADER} 0.2\n")
+            f.writelines(f"{a} {b}\n" for (a, b), _ in ranked)
+
+    @property
+    def vocab_size(self) -> int:
+        """V, the number of ids."""
+        return len(self.vocab)
+
+    def _merge(self, symbols: str) -> list[str]:
+        """Byte-pair merges of one piece written over the byte characters."""
+        parts = list(symbols)
+        while len(parts) > 1:
+            pairs = set(zip(parts, parts[1:]))
+            best = min(pairs, key=lambda pair: self._ranks.get(pair, len(self._ranks)))
+            if best not in self._ranks:
+                break  # no adjacent pair was ever merged
+            a, b = best
+            merged, i = [], 0
+            while i < len(parts):  # join every occurrence of (a, b), left to right
+                if i + 1 < len(parts) and parts[i] == a and parts[i + 1] == b:
+                    merged.append(a + b)
+                    i += 2
+                else:
+                    merged.append(parts[i])
+                    i += 1
+            parts = merged
+        return parts
+
+    def _piece_ids_uncached(self, piece: str) -> tuple[int, ...]:
+        # latin-1 turns byte b into chr(b); the table then turns chr(b) into BYTE_TO_CHAR[b]
+        symbols = piece.encode("utf-8").decode("latin-1").translate(_BYTE_TRANSLATION)
+        return tuple(self._ids[token] for token in self._merge(symbols))
+
+    def _check_text(self, text: Any) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError(f"text must be valid Unicode (encodable as UTF-8), got "
+                             f"{text[err.start:err.end]!r} at position {err.start}") from None
+
+    def encode(self, text: str) -> np.ndarray:
+        """Map text to token ids.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        np.ndarray
+            shape (T,), int64.
+
+        Raises
+        ------
+        TypeError
+            If ``text`` is not a str.
+        ValueError
+            If ``text`` holds a lone surrogate (it has no UTF-8 bytes).
+
+        Examples
+        --------
+        >>> tok = GPT2Tokenizer(BYTE_TO_CHAR, [])
+        >>> tok.encode("hi!")
+        array([104, 105,  33])
+        """
+        self._check_text(text)
+        ids = [i for piece in pretokenize(text) for i in self._piece_ids(piece)]
+        return np.array(ids, dtype=np.int64)  # (T,)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` as strings over :data:`BYTE_TO_CHAR` (a space shows as ``Ġ``).
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of str
+            ``vocab[i]`` for each id i of :meth:`encode`.
+
+        Examples
+        --------
+        >>> GPT2Tokenizer(BYTE_TO_CHAR, []).tokenize("a b")
+        ['a', 'Ġ', 'b']
+        """
+        return [self.vocab[i] for i in self.encode(text).tolist()]
+
+    def decode(self, ids: Sequence[int] | np.ndarray) -> str:
+        """Map ids back to text.
+
+        Parameters
+        ----------
+        ids : sequence of int or np.ndarray
+            shape (T,), integers in ``[0, vocab_size)``.
+
+        Returns
+        -------
+        str
+            Bytes that do not form valid UTF-8 (a character cut between two tokens at the
+            end of a generation) become U+FFFD.
+
+        Raises
+        ------
+        TypeError
+            If the ids are not integers.
+        ValueError
+            If ``ids`` is not 1-D or an id is out of range.
+
+        Examples
+        --------
+        >>> tok = GPT2Tokenizer(BYTE_TO_CHAR, [])
+        >>> tok.decode([104, 105, 33])
+        'hi!'
+        """
+        arr = np.asarray(ids)
+        if arr.ndim != 1:
+            raise ValueError(f"ids must be 1-D, got shape {arr.shape}")
+        if arr.size == 0:
+            return ""
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
+        bad = (arr < 0) | (arr >= self.vocab_size)
+        if bad.any():
+            shown = list(dict.fromkeys(arr[bad].tolist()))[:MAX_SHOWN]
+            raise ValueError(f"ids must be in [0, {self.vocab_size}), got {shown}")
+        return b"".join([self._bytes[i] for i in arr.tolist()]).decode("utf-8", errors="replace")
+
+    def to_json(self) -> dict[str, Any]:
+        """The tokenizer as a JSON-ready dict, for checkpoints.
+
+        Returns
+        -------
+        dict
+            ``{"kind": "gpt2-bpe", "vocab": [token, ...], "merges": [[a, b], ...]}``:
+            tokens in id order, merges earliest first. :meth:`from_json` (and
+            :func:`minigpt.tokenizers.tokenizer_from_json`) rebuild the tokenizer.
+
+        Examples
+        --------
+        >>> d = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["hi"], [("h", "i")]).to_json()
+        >>> d["kind"], len(d["vocab"]), d["merges"]
+        ('gpt2-bpe', 257, [['h', 'i']])
+        """
+        ranked = sorted(self._ranks.items(), key=lambda item: item[1])
+        return {"kind": KIND, "vocab": list(self.vocab), "merges": [[a, b] for (a, b), _ in ranked]}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> GPT2Tokenizer:
+        """Rebuild a tokenizer from :meth:`to_json` output.
+
+        Parameters
+        ----------
+        d : mapping
+            ``{"kind": "gpt2-bpe", "vocab": [token, ...], "merges": [[a, b], ...]}``.
+
+        Returns
+        -------
+        GPT2Tokenizer
+
+        Raises
+        ------
+        ValueError
+            If a key is missing or extra, or the vocabulary or merges are malformed.
+
+        Examples
+        --------
+        >>> tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["hi"], [("h", "i")])
+        >>> GPT2Tokenizer.from_json(tok.to_json()).encode("hi")
+        array([256])
+        """
+        if not isinstance(d, Mapping):
+            raise TypeError(f"tokenizer JSON must be a dict, got {type(d).__name__}")
+        expected = {"kind", "vocab", "merges"}
+        if set(d) != expected or d["kind"] != KIND:
+            raise ValueError(f"{KIND} tokenizer JSON must have the keys {sorted(expected)} and "
+                             f"kind {KIND!r}, got keys {sorted(d)}")
+        if not isinstance(d["vocab"], list) or not isinstance(d["merges"], list):
+            raise ValueError("tokenizer vocab and merges must be lists")
+        try:
+            return cls(d["vocab"], d["merges"])
+        except TypeError as err:
+            raise ValueError(f"bad {KIND} tokenizer: {err}") from err
+
+    def __repr__(self) -> str:
+        return f"GPT2Tokenizer(vocab_size={self.vocab_size}, merges={len(self._ranks)})"
+
+
+def _vocab_list(vocab: Sequence[str] | Mapping[str, int]) -> list[str]:
+    """The tokens in id order, from a list or a token -> id mapping."""
+    if isinstance(vocab, Mapping):
+        ids = list(vocab.values())
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise TypeError("vocabulary ids must be int")
+        if sorted(ids) != list(range(len(ids))):
+            raise ValueError(f"vocabulary ids must be exactly 0 .. {len(ids) - 1}, each once")
+        tokens = [""] * len(ids)
+        for token, i in vocab.items():
+            tokens[i] = token
+    elif isinstance(vocab, (str, bytes)) or not isinstance(vocab, Sequence):
+        raise TypeError(f"vocab must be a list of tokens or a token -> id mapping, "
+                        f"got {type(vocab).__name__}")
+    else:
+        tokens = list(vocab)
+    if not all(isinstance(t, str) and t for t in tokens):
+        raise TypeError("vocabulary tokens must be non-empty str")
+    if len(set(tokens)) != len(tokens):
+        raise ValueError("vocabulary tokens must be unique")
+    return tokens

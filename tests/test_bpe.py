@@ -1,0 +1,229 @@
+"""Tests for minigpt.bpe: GPT-2's byte-level BPE, against Hugging Face's ``tokenizers``."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigpt.bpe import BYTE_TO_CHAR, CHAR_TO_BYTE, GPT2Tokenizer, pretokenize
+from minigpt.checkpoint import load_checkpoint, save_checkpoint
+from minigpt.config import GPTConfig
+from minigpt.data import load_text
+from minigpt.model import GPT
+from minigpt.tokenizers import tokenizer_from_json
+from tests.helpers import require
+
+CORPUS = load_text()
+TRAINED_VOCAB = 1500  # the reference tokenizer's size, trained here on CORPUS
+MIN_FREQUENCY = 2
+MAX_SURROGATE, MIN_SURROGATE = 0xDFFF, 0xD800
+
+# Pieces that exercise every branch of the pattern: contractions (and a capitalised one,
+# which is not a contraction), whitespace of all kinds (U+001C is not whitespace to GPT-2),
+# emoji with modifiers and joiners, accents precomposed and combining, CJK, digits of
+# other scripts and non-decimal numbers, underscores, letters glued to digits.
+PIECES = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'x", " ", "  ", "   ", "\t",
+          "\n", "\n\n", "\r\n", " \n ", "\u3000", "\xa0", "\u2009", "\x1c", "\x0b", "\x85",
+          "😀", "👍🏽", "🇫🇷", "👨\u200d👩\u200d👧", "é", "e\u0301", "naïve", "Ñandú", "漢字",
+          "日本語", "한국어", "٣٤", "²", "½", "Ⅻ", "123", "4567", "_", "__init__", "ab12cd",
+          " x", "Ġ", "<|endoftext|>", "—", "...", "Macbeth", " Macbeth", "MACBETH"]
+# Characters assigned in Python's Unicode database; code points assigned only in later
+# Unicode versions may be letters to the reference and unassigned here.
+assigned = st.characters().filter(lambda c: unicodedata.category(c) not in ("Cn", "Cs"))
+mixed_text = st.lists(st.one_of(st.sampled_from(PIECES), assigned), max_size=40).map("".join)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Hugging Face's byte-level BPE trained on the corpus, and minigpt's from its files."""
+    tokenizers = require("tokenizers")
+    ref = tokenizers.ByteLevelBPETokenizer()
+    ref.train_from_iterator([CORPUS], vocab_size=TRAINED_VOCAB, min_frequency=MIN_FREQUENCY,
+                           show_progress=False)
+    folder = tmp_path_factory.mktemp("bpe")
+    vocab_json, merges_txt = ref.save_model(str(folder))
+    return ref, GPT2Tokenizer.from_files(vocab_json, merges_txt), folder
+
+
+@pytest.fixture(scope="module")
+def pre_tokenizer():
+    tokenizers = require("tokenizers")
+    return tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+
+
+def test_byte_table_is_a_bijection_onto_printable_characters():
+    assert len(set(BYTE_TO_CHAR)) == 256
+    assert all(c.isprintable() and not c.isspace() for c in BYTE_TO_CHAR)
+    assert BYTE_TO_CHAR[ord(" ")] == "Ġ" and BYTE_TO_CHAR[ord("\n")] == "Ċ"
+    assert all(BYTE_TO_CHAR[b] == chr(b) for b in range(ord("!"), ord("~") + 1))
+    assert all(CHAR_TO_BYTE[c] == b for b, c in enumerate(BYTE_TO_CHAR))
+
+
+def test_character_classes_match_unicode_categories():
+    """Every code point: [^\\W_] is exactly categories L and N, str.isalpha exactly L."""
+    alnum = re.compile(r"[^\W_]")
+    bad = []
+    for cp in range(sys.maxunicode + 1):
+        if MIN_SURROGATE <= cp <= MAX_SURROGATE:
+            continue
+        c = chr(cp)
+        major = unicodedata.category(c)[0]
+        if bool(alnum.match(c)) != (major in "LN") or c.isalpha() != (major == "L"):
+            bad.append(hex(cp))
+    assert bad == []
+
+
+@pytest.mark.parametrize("text, pieces", [
+    ("Michael Jordan plays the sport", ["Michael", " Jordan", " plays", " the", " sport"]),
+    ("I'll   go\n\n", ["I", "'ll", "  ", " go", "\n\n"]),
+    ("ab12cd ½x", ["ab", "12", "cd", " ½", "x"]),
+    ("x__y!! ?", ["x", "__", "y", "!!", " ?"]),
+    ("'S 's", ["'", "S", " '", "s"]),
+    ("a\u3000 b\x1c", ["a", "\u3000", " b", "\x1c"]),
+    ("a!\x1c? \x1c", ["a", "!\x1c?", " \x1c"]),  # U+001C is not whitespace here
+])
+def test_pretokenize_known_cases(text, pieces):
+    assert pretokenize(text) == pieces
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_pretokenize_covers_the_text(text):
+    assert "".join(pretokenize(text)) == text
+
+
+def _byte_chars(piece: str) -> str:
+    return "".join(BYTE_TO_CHAR[b] for b in piece.encode("utf-8"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixed_text)
+def test_pretokenize_matches_tokenizers(pre_tokenizer, text):
+    expected = [piece for piece, _ in pre_tokenizer.pre_tokenize_str(text)]
+    assert [_byte_chars(p) for p in pretokenize(text)] == expected
+
+
+def test_merges_follow_rank_not_position():
+    # ("b", "c") was learned first, so "abc" is "a" + "bc" although "ab" comes first
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["bc", "ab"], [("b", "c"), ("a", "b")])
+    assert tok.tokenize("abc") == ["a", "bc"]
+    assert tok.tokenize("abab") == ["ab", "ab"]
+    # a pair that overlaps itself merges left to right: "aaa" -> "aa" + "a"
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["aa"], [("a", "a")])
+    assert tok.tokenize("aaa") == ["aa", "a"]
+    assert tok.encode("aaaa").tolist() == [256, 256]
+
+
+def test_encode_is_cached_and_repeatable():
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["Ġp", "Ġpl"], [("Ġ", "p"), ("Ġp", "l")])
+    first = tok.encode(" play play")
+    second = tok.encode(" play play")
+    np.testing.assert_array_equal(first, second)
+    assert first.dtype == np.int64 and first.tolist() == [257, 97, 121, 257, 97, 121]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_round_trip_any_text(text):
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["Ġt", "he"], [("Ġ", "t"), ("h", "e")])
+    assert tok.decode(tok.encode(text)) == text
+
+
+def test_corpus_matches_tokenizers(reference):
+    ref, tok, _ = reference
+    assert tok.vocab_size == ref.get_vocab_size() == TRAINED_VOCAB
+    expected = ref.encode(CORPUS).ids
+    ids = tok.encode(CORPUS)
+    n_same = sum(a == b for a, b in zip(ids.tolist(), expected))
+    assert (len(ids), n_same) == (len(expected), len(expected))
+    assert len(ids) < len(CORPUS.encode()) / 2  # the merges compress: fewer than 2 bytes/token
+    assert tok.decode(ids) == CORPUS
+
+
+@settings(max_examples=200, deadline=None)
+@given(mixed_text)
+def test_unicode_text_matches_tokenizers(reference, text):
+    ref, tok, _ = reference
+    ids = tok.encode(text)
+    assert ids.tolist() == ref.encode(text).ids
+    assert tok.decode(ids) == text == ref.decode(ids.tolist(), skip_special_tokens=False)
+
+
+def test_save_files_round_trip(reference, tmp_path):
+    ref, tok, _ = reference
+    tok.save_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
+    again = GPT2Tokenizer.from_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
+    assert again.vocab == tok.vocab
+    text = CORPUS[:5000]
+    np.testing.assert_array_equal(again.encode(text), tok.encode(text))
+    # the written files are readable by the reference too
+    tokenizers = require("tokenizers")
+    reread = tokenizers.ByteLevelBPETokenizer.from_file(str(tmp_path / "vocab.json"),
+                                                        str(tmp_path / "merges.txt"))
+    assert reread.encode(text).ids == ref.encode(text).ids
+
+
+def test_json_and_checkpoint_round_trip(reference, tmp_path):
+    _, tok, _ = reference
+    d = tok.to_json()
+    assert d["kind"] == "gpt2-bpe"
+    again = tokenizer_from_json(json.loads(json.dumps(d)))
+    assert isinstance(again, GPT2Tokenizer) and again.vocab == tok.vocab
+    text = CORPUS[:3000] + " 😀 naïve"
+    np.testing.assert_array_equal(again.encode(text), tok.encode(text))
+    model = GPT(GPTConfig(tok.vocab_size, 8, 1, 1, 4))
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model.params, config=model.config, tokenizer=tok)
+    loaded = tokenizer_from_json(load_checkpoint(path).tokenizer)
+    np.testing.assert_array_equal(loaded.encode(text), tok.encode(text))
+
+
+def test_from_files_errors(reference, tmp_path):
+    _, _, folder = reference
+    vocab, merges = folder / "vocab.json", folder / "merges.txt"
+    with pytest.raises(FileNotFoundError):
+        GPT2Tokenizer.from_files(tmp_path / "nope.json", merges)
+    truncated = tmp_path / "vocab.json"
+    truncated.write_bytes(vocab.read_bytes()[:100])
+    with pytest.raises(ValueError, match="vocab.json is not valid JSON"):
+        GPT2Tokenizer.from_files(truncated, merges)
+    bad_merges = tmp_path / "merges.txt"
+    bad_merges.write_text("#version: 0.2\nĠ t\nh e x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="merges.txt line 3"):
+        GPT2Tokenizer.from_files(vocab, bad_merges)
+    bad_merges.write_text("#version: 0.2\nĠ zzz\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        GPT2Tokenizer.from_files(vocab, bad_merges)
+
+
+def test_constructor_and_call_errors():
+    with pytest.raises(ValueError, match="all 256 single-byte tokens"):
+        GPT2Tokenizer(list(BYTE_TO_CHAR[:200]), [])
+    with pytest.raises(ValueError, match="exactly 0 .. 256"):
+        GPT2Tokenizer({**{c: i for i, c in enumerate(BYTE_TO_CHAR)}, "ab": 300}, [])
+    with pytest.raises(ValueError, match="unique"):
+        GPT2Tokenizer(list(BYTE_TO_CHAR) + ["a"], [])
+    with pytest.raises(ValueError, match="pair of str"):
+        GPT2Tokenizer(BYTE_TO_CHAR, [("a", "b", "c")])
+    tok = GPT2Tokenizer(BYTE_TO_CHAR, [])
+    with pytest.raises(TypeError, match="must be a str"):
+        tok.encode(b"bytes")
+    with pytest.raises(ValueError, match="valid Unicode"):
+        tok.encode("a\ud800b")
+    with pytest.raises(ValueError, match=r"in \[0, 256\)"):
+        tok.decode([1, 256])
+    with pytest.raises(TypeError, match="integers"):
+        tok.decode(np.array([1.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        tok.decode(np.zeros((2, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="keys"):
+        tokenizer_from_json({"kind": "gpt2-bpe", "vocab": list(BYTE_TO_CHAR)})
+    # a multi-byte character cut in half decodes to the replacement character
+    assert tok.decode(tok.encode("é")[:1]) == "\ufffd"
