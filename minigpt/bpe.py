@@ -131,6 +131,30 @@ def pretokenize(text: str) -> list[str]:
     return pieces
 
 
+def decode_ids(ids: Sequence[int] | np.ndarray, vocab_size: int) -> list[int]:
+    """Check ids for decoding (1-D integers in ``[0, vocab_size)``) and return them as a list.
+
+    Raises
+    ------
+    TypeError
+        If the ids are not integers.
+    ValueError
+        If ``ids`` is not 1-D or some id is out of range (the message names them).
+    """
+    arr = np.asarray(ids)
+    if arr.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        return []
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
+    bad = (arr < 0) | (arr >= vocab_size)
+    if bad.any():
+        shown = list(dict.fromkeys(arr[bad].tolist()))[:MAX_SHOWN]
+        raise ValueError(f"ids must be in [0, {vocab_size}), got {shown}")
+    return arr.tolist()
+
+
 class GPT2Tokenizer:
     """GPT-2's byte-level BPE tokenizer.
 
@@ -382,18 +406,8 @@ class GPT2Tokenizer:
         >>> tok.decode([104, 105, 33])
         'hi!'
         """
-        arr = np.asarray(ids)
-        if arr.ndim != 1:
-            raise ValueError(f"ids must be 1-D, got shape {arr.shape}")
-        if arr.size == 0:
-            return ""
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
-        bad = (arr < 0) | (arr >= self.vocab_size)
-        if bad.any():
-            shown = list(dict.fromkeys(arr[bad].tolist()))[:MAX_SHOWN]
-            raise ValueError(f"ids must be in [0, {self.vocab_size}), got {shown}")
-        return b"".join([self._bytes[i] for i in arr.tolist()]).decode("utf-8", errors="replace")
+        return b"".join([self._bytes[i] for i in decode_ids(ids, self.vocab_size)]).decode(
+            "utf-8", errors="replace")
 
     def to_json(self) -> dict[str, Any]:
         """The tokenizer as a JSON-ready dict, for checkpoints.

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .bpe import KIND as GPT2_BPE_KIND
-from .bpe import GPT2Tokenizer
+from .bpe import GPT2Tokenizer, decode_ids
 
 UNK = "<unk>"
 # Alternatives, tried in order at each position: a word with at most one leading space;
@@ -197,18 +197,7 @@ class _Tokenizer:
         >>> tok.decode([1, 0, 2, 0])
         'bana'
         """
-        arr = np.asarray(ids)
-        if arr.ndim != 1:
-            raise ValueError(f"ids must be 1-D, got shape {arr.shape}")
-        if arr.size == 0:
-            return ""
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"ids must be integers, got dtype {arr.dtype}")
-        bad = (arr < 0) | (arr >= self.vocab_size)
-        if bad.any():
-            shown = list(dict.fromkeys(arr[bad].tolist()))[:MAX_SHOWN]
-            raise ValueError(f"ids must be in [0, {self.vocab_size}), got {shown}")
-        return "".join([self.vocab[i] for i in arr.tolist()])
+        return "".join([self.vocab[i] for i in decode_ids(ids, self.vocab_size)])
 
     def to_json(self) -> dict[str, Any]:
         """The tokenizer as a JSON-ready dict, the inverse of :func:`tokenizer_from_json`.
