@@ -284,6 +284,79 @@ def _jsonable(value: Any) -> Any:
     return jsonable(value)
 
 
+# ---------------------------------------------------------------------- superposition
+
+
+def _perpendicular(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
+    from .superposition import nearly_perpendicular, plot_angles
+
+    r = nearly_perpendicular(n=args.n, d=args.d, steps=args.steps, seed=args.seed,
+                             progress=not args.json)
+    lines = [f"{r.n:,} unit vectors in {r.d} dimensions, Adam lr {r.lr}, {r.steps} steps "
+             f"({r.seconds:.0f} s)"]
+    for label, a in (("before", r.before), ("after", r.after)):
+        lines.append(f"  {label:<6} angles {a.min_deg:6.2f} .. {a.max_deg:6.2f} degrees, "
+                     f"{a.share_in_band:6.1%} within 89-91")
+    lines.append(f"  Welch bound: some pair is at most {r.welch_angle_deg:.2f} degrees apart")
+    lines.append(r.verdict)
+    return r.to_dict(), "\n".join(lines), [("perpendicular", plot_angles(r))] if args.plots else []
+
+
+def _capacity(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
+    from .superposition import capacity_sweep, plot_capacity
+
+    rows = capacity_sweep(seed=args.seed)
+    lines = [f"{'d':>3} {'band':>7} {'found':>6} {'random':>7} {'JL':>6} {'Welch':>8}"]
+    for r in rows:
+        lines.append(f"{r.d:>3} {r.band_deg:>6.0f}° {r.n_found:>6} {r.n_random:>7.1f} "
+                     f"{r.n_jl:>6.0f} {r.n_welch:>8.0f}")
+    plots = [("capacity", plot_capacity(rows))] if args.plots else []
+    return {"rows": [r.to_dict() for r in rows]}, "\n".join(lines), plots
+
+
+def _toy(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
+    from .superposition import plot_feature_directions, plot_wtw, sparsity_sweep
+
+    results = sparsity_sweep(seed=args.seed)
+    lines = [f"{'sparsity':>8} {'represented':>11}  norms ||W_i||"]
+    for r in results:
+        norms = " ".join(f"{x:.2f}" for x in r.metrics.norms)
+        lines.append(f"{r.sparsity:>8.2f} {r.n_represented:>6} of {r.n}  {norms}")
+    plots = ([("toy_wtw", plot_wtw(results)), ("toy_directions", plot_feature_directions(results))]
+             if args.plots else [])
+    return {"results": [r.to_dict() for r in results]}, "\n".join(lines), plots
+
+
+SUPERPOSITION_EXPERIMENTS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "perpendicular": _perpendicular,
+    "capacity": _capacity,
+    "toy": _toy,
+}
+
+
+def cmd_superposition(args: argparse.Namespace) -> int:
+    if args.plots:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+        except ImportError as e:
+            raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
+    result, text, figures = SUPERPOSITION_EXPERIMENTS[args.experiment](args)
+    written = []
+    for name, fig in figures:
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        written.append(str(Path(args.plots) / f"{name}.png"))
+        fig.savefig(written[-1], dpi=120, bbox_inches="tight")
+    if args.json:
+        print(json.dumps(_jsonable({"experiment": args.experiment, **result, "plots": written})))
+    else:
+        print(text)
+        for path in written:
+            print(f"wrote {path}")
+    return 0
+
+
 # ---------------------------------------------------------------------- the parser
 
 
@@ -372,6 +445,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_facts)
+
+    p = sub.add_parser("superposition", help="nearly perpendicular directions, capacity, toy models",
+                       description="Experiments on superposition: 'perpendicular' reruns the "
+                                   "video's 10,000-vectors-in-100-dimensions run and checks its "
+                                   "claim; 'capacity' counts how many nearly perpendicular "
+                                   "directions fit; 'toy' trains Toy Models of Superposition.")
+    p.add_argument("experiment", choices=sorted(SUPERPOSITION_EXPERIMENTS))
+    p.add_argument("--n", type=int, default=10_000, help="vectors (perpendicular)")
+    p.add_argument("--d", type=int, default=100, help="dimensions (perpendicular)")
+    p.add_argument("--steps", type=int, default=250, help="Adam steps (perpendicular)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plots", default=None, metavar="DIR", help="write PNG figures here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_superposition)
     return parser
 
 

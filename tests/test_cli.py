@@ -138,3 +138,15 @@ def test_facts_command(tmp_path, capsys, demo_model):
 
 
 
+
+
+def test_superposition_commands(tmp_path, capsys):
+    code, out, _ = run(capsys, "superposition", "perpendicular", "--n", "300", "--d", "10",
+                       "--steps", "20", "--json", "--plots", str(tmp_path))
+    report = json.loads(out)
+    assert code == 0 and report["n"] == 300 and report["claim_holds"] is False
+    assert 0 < report["welch_angle_deg"] < 90 and report["plots"]
+    code, out, _ = run(capsys, "superposition", "toy")
+    assert code == 0 and "represented" in out
+    code, _, err = run(capsys, "superposition", "perpendicular", "--d", "0")
+    assert code == 2 and err.count("\n") == 1
