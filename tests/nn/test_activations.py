@@ -25,7 +25,7 @@ PAIRS = {
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(shape=st.tuples(st.integers(1, 4), st.integers(1, 6)), seed=st.integers(0, 2**16),
        scale=st.floats(0.1, 8))
 def test_activation_gradients(name, shape, seed, scale):

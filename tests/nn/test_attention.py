@@ -12,7 +12,7 @@ def _weights(rng, C):
             rng.standard_normal((C, C)) * 0.5, rng.standard_normal(C) * 0.1]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(B=st.integers(1, 2), T=st.integers(1, 6), H=st.integers(1, 3), D=st.integers(1, 3),
        window=st.one_of(st.none(), st.integers(1, 4)), seed=st.integers(0, 2**16))
 def test_attention_gradients(B, T, H, D, window, seed):

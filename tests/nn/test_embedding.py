@@ -6,7 +6,7 @@ from minigpt import gradcheck
 from minigpt.nn import embedding_backward, embedding_forward
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(B=st.integers(1, 4), T=st.integers(1, 6), V=st.integers(1, 5), C=st.integers(1, 4),
        seed=st.integers(0, 2**16))
 def test_embedding_gradients(B, T, V, C, seed):

@@ -7,11 +7,13 @@ from minigpt.nn import layernorm_backward, layernorm_forward
 from tests.helpers import check_op
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(B=st.integers(1, 3), T=st.integers(1, 4), C=st.integers(3, 8), seed=st.integers(0, 2**16),
-       scale=st.floats(0.1, 100), shift=st.floats(-10, 10))
+       scale=st.floats(1, 100), shift=st.floats(-10, 10))
 def test_layernorm_gradients(B, T, C, seed, scale, shift):
-    # C >= 3: with C = 2 the output is +-1 whatever the input, and dx is only the eps term
+    # C >= 3: with C = 2 the output is +-1 whatever the input, and dx is only the eps term.
+    # scale >= 1: LayerNorm is scale-invariant, so smaller rows only test the finite
+    # difference (whose error grows like eps^2 rstd^3), not the backward.
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((B, T, C)) * scale + shift
     gain, bias = rng.standard_normal(C), rng.standard_normal(C)

@@ -9,7 +9,7 @@ from tests.helpers import check_op
 dims = st.integers(1, 5)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(B=dims, T=dims, d_in=dims, d_out=dims, seed=st.integers(0, 2**16), scale=st.floats(0.1, 10))
 def test_linear_gradients(B, T, d_in, d_out, seed, scale):
     rng = np.random.default_rng(seed)

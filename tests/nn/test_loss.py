@@ -7,7 +7,7 @@ from minigpt import gradcheck
 from minigpt.nn import cross_entropy_backward, cross_entropy_forward
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(B=st.integers(1, 3), T=st.integers(1, 5), V=st.integers(2, 8), seed=st.integers(0, 2**16),
        scale=st.floats(0.1, 10), ignore=st.booleans())
 def test_cross_entropy_gradients(B, T, V, seed, scale, ignore):

@@ -8,7 +8,7 @@ from tests.helpers import check_op
 
 
 @pytest.mark.parametrize("activation", ["gelu", "gelu_exact", "relu"])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(B=st.integers(1, 3), T=st.integers(1, 4), C=st.integers(1, 4), F=st.integers(1, 8),
        seed=st.integers(0, 2**16))
 def test_mlp_gradients(activation, B, T, C, F, seed):

@@ -6,7 +6,7 @@ from minigpt.nn import softmax_backward, softmax_forward
 from tests.helpers import check_op
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rows=st.integers(1, 6), N=st.integers(1, 8), seed=st.integers(0, 2**16), scale=st.floats(0.1, 20))
 def test_softmax_gradients(rows, N, seed, scale):
     x = np.random.default_rng(seed).standard_normal((rows, N)) * scale
