@@ -82,7 +82,7 @@ def format_param_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def cmd_params(args: argparse.Namespace) -> int:
+def _cmd_params(args: argparse.Namespace) -> int:
     rows = gpt3_param_table()
     print(json.dumps({"models": rows}) if args.json else format_param_table(rows))
     return 0
@@ -91,7 +91,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- demo
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
     from .data import TEMPLATES, prompt
     from .facts import fact_recall, train_facts_model
 
@@ -158,7 +158,7 @@ def _read_corpus(corpus: str) -> str:
     return text
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _cmd_train(args: argparse.Namespace) -> int:
     from .facts import load_model
     from .model import GPT
     from .tokenizers import CharTokenizer, WordTokenizer
@@ -213,7 +213,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- generate
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
+def _cmd_generate(args: argparse.Namespace) -> int:
     from .facts import load_model
 
     if (args.checkpoint is None) == (args.hf_dir is None):
@@ -246,7 +246,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- facts
 
 
-def cmd_facts(args: argparse.Namespace) -> int:
+def _cmd_facts(args: argparse.Namespace) -> int:
     from .facts import load_model, train_facts_model
     from .facts.story import parse_edit, run_facts_story
 
@@ -334,7 +334,7 @@ SUPERPOSITION_EXPERIMENTS: dict[str, Callable[[argparse.Namespace], Any]] = {
 }
 
 
-def cmd_superposition(args: argparse.Namespace) -> int:
+def _cmd_superposition(args: argparse.Namespace) -> int:
     if args.plots:
         try:
             import matplotlib
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Count the parameters of the eight GPT-3 models of Table 2.1 "
                                    "from their shapes, and how many sit in the MLPs.")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(func=cmd_params)
+    p.set_defaults(func=_cmd_params)
 
     p = sub.add_parser("demo", help="train a tiny GPT-3 on athletes' sports and test its recall",
                        description="Train a small GPT-3-shaped model (alternating dense and "
@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="save the trained model to this checkpoint file")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("train", help="train a model on a corpus",
                        description="Train a GPT on 'facts' (the athletes corpus), 'text' (the "
@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="continue a prompt with a trained model",
                        description="Generate text from a checkpoint, with a key/value cache.")
@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_generate)
+    p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("facts", help="build, find, knock out and edit facts in the demo model",
                        description="The whole story: the video's hand-built fact MLP, then "
@@ -444,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_facts)
+    p.set_defaults(func=_cmd_facts)
 
     p = sub.add_parser("superposition", help="nearly perpendicular directions, capacity, toy models",
                        description="Experiments on superposition: 'perpendicular' reruns the "
@@ -458,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plots", default=None, metavar="DIR", help="write PNG figures here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_superposition)
+    p.set_defaults(func=_cmd_superposition)
     return parser
 
 

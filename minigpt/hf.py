@@ -13,7 +13,7 @@ Hugging Face ``GPT2LMHeadModel``           minigpt                      layout
 ``h.{i}.ln_2.weight`` / ``.bias``          ``blocks.{i}.ln2.gain``/...  same
 ``h.{i}.mlp.c_fc.weight`` (C, F)           ``blocks.{i}.mlp.w_up``      transposed
 ``h.{i}.mlp.c_proj.weight`` (F, C)         ``blocks.{i}.mlp.w_down``    transposed
-``transformer.ln_f.weight`` / ``.bias``    ``ln_f.gain`` / ``ln_f.bias``  same
+``transformer.ln_f.weight`` / ``.bias``    ``ln_f.gain``/``.bias``      same
 ``lm_head.weight`` (V, C)                  tied to ``tok_emb``          (dropped)
 =========================================  ===========================  =========
 

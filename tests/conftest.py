@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 
@@ -14,6 +15,7 @@ WORST: dict[str, float] = {}
 _original = _gradcheck.gradcheck
 
 
+@functools.wraps(_original)
 def _recording_gradcheck(f, inputs, grads, **kwargs):
     result = _original(f, inputs, grads, **kwargs)
     test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]

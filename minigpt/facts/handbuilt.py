@@ -14,7 +14,7 @@ direction). One neuron per person then stores that person's sport:
 - the block's output is added to the residual stream: ``E + MLP(E)`` now points along ``B_i``.
 
 When there are more features than dimensions, they cannot all be perpendicular; random unit
-vectors are *nearly* perpendicular (|cos| about ``1 / sqrt(C)``), so many more facts fit, with
+vectors are *nearly* perpendicular (``|cos|`` about ``1 / sqrt(C)``), so many more facts fit, with
 some interference. :func:`interference_sweep` measures where that interference starts to cost
 accuracy: facts stored in superposition.
 """

@@ -64,10 +64,12 @@ class FactsStory:
     plots: list[str] = field(default_factory=list)
 
     def add(self, key: str, title: str, result: Any, text: str) -> None:
+        """Keep one step's result under ``key`` and its text under ``title``."""
         self.results[key] = result
         self.sections.append((title, text))
 
     def to_dict(self) -> dict[str, Any]:
+        """Every result as JSON-ready data (results with ``to_dict`` are converted)."""
         out = {}
         for key, value in self.results.items():
             out[key] = value.to_dict() if hasattr(value, "to_dict") else value
@@ -75,6 +77,7 @@ class FactsStory:
         return out
 
     def to_text(self) -> str:
+        """The sections as the command prints them."""
         return "\n\n".join(f"== {title} ==\n{text}" for title, text in self.sections)
 
 

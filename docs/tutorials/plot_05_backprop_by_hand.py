@@ -1,0 +1,342 @@
+"""
+5. Backprop by hand
+===================
+
+The video takes the weights as given; a model gets them by gradient descent, which needs
+the derivative of the loss with respect to every one of them. minigpt has no automatic
+differentiation: every operation has its backward written out by hand next to its
+forward, and every backward is proven against finite differences. This chapter derives
+each one, shows the code, and runs the proof.
+"""
+
+# %%
+# The check
+# ---------
+#
+# For an operation :math:`y = f(x)` with any output shape, pick a random upstream gradient
+# :math:`g` and look at the scalar :math:`L = \sum y \odot g`. Its gradient
+# :math:`\partial L / \partial x` is exactly what ``op_backward(g, cache)`` must return,
+# and it can also be estimated one entry at a time by central differences:
+#
+# .. math::
+#
+#     \frac{\partial L}{\partial x_i} \approx
+#     \frac{L(x + \epsilon e_i) - L(x - \epsilon e_i)}{2 \epsilon}
+#
+# :func:`minigpt.gradcheck` compares the two with an error that is relative for large
+# gradients and absolute below a floor:
+#
+# .. literalinclude:: /../minigpt/gradcheck.py
+#    :pyobject: numerical_gradient
+#    :no-docstring:
+#    :caption: minigpt/gradcheck.py
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import minigpt as mg
+from minigpt.gradcheck import numerical_gradient
+from minigpt.nn import (
+    attention_backward,
+    attention_forward,
+    cross_entropy_backward,
+    cross_entropy_forward,
+    embedding_backward,
+    embedding_forward,
+    gelu_backward,
+    gelu_exact_backward,
+    gelu_exact_forward,
+    gelu_forward,
+    layernorm_backward,
+    layernorm_forward,
+    linear_backward,
+    linear_forward,
+    mlp_backward,
+    mlp_forward,
+    relu_backward,
+    relu_forward,
+    softmax_backward,
+    softmax_forward,
+)
+
+rng = np.random.default_rng(0)
+B, T, C, H, V = 2, 5, 8, 2, 11  # small shapes: finite differences cost two calls per entry
+errors = {}
+
+
+def report(name, result):
+    """Print a gradcheck result; stop the chapter if a backward is wrong."""
+    errors[name] = result.max_error
+    print(f"{name}: {result.n_checked} entries checked, worst error {result.max_error:.1e} "
+          f"(analytic {result.analytic:+.4e}, numeric {result.numeric:+.4e}), ok={result.ok}")
+    assert result.ok, f"the backward of {name} disagrees with finite differences"
+
+
+# %%
+# Linear
+# ------
+#
+# :math:`y = x W^T + b`, so :math:`y_{nj} = \sum_i x_{ni} W_{ji} + b_j`. Each
+# :math:`x_{ni}` reaches every output of its row through :math:`W_{ji}`, each
+# :math:`W_{ji}` every row through :math:`x_{ni}`:
+#
+# .. math::
+#
+#     dx = dy\, W, \qquad dW = dy^T x, \qquad db = \textstyle\sum_n dy_n
+#
+# .. literalinclude:: /../minigpt/nn/linear.py
+#    :pyobject: linear_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/linear.py
+
+x, w, b = rng.standard_normal((B, T, C)), rng.standard_normal((3, C)), rng.standard_normal(3)
+dy = rng.standard_normal((B, T, 3))
+_, cache = linear_forward(x, w, b)
+report("linear", mg.gradcheck(lambda x, w, b: linear_forward(x, w, b)[0], [x, w, b],
+                              linear_backward(dy, cache), dy=dy))
+
+# %%
+# Embedding
+# ---------
+#
+# The lookup :math:`\text{out}_p = \text{table}_{\text{idx}_p}` copies rows, so the
+# gradient of a row is the sum of the gradients of every position that read it: a
+# scatter-add.
+#
+# .. literalinclude:: /../minigpt/nn/embedding.py
+#    :pyobject: embedding_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/embedding.py
+
+idx = rng.integers(0, V, size=(B, T))
+table = rng.standard_normal((V, C))
+dy = rng.standard_normal((B, T, C))
+_, cache = embedding_forward(idx, table)
+report("embedding", mg.gradcheck(lambda t: embedding_forward(idx, t)[0], [table],
+                                 [embedding_backward(dy, cache)], dy=dy))
+
+# %%
+# GELU
+# ----
+#
+# With :math:`u = c\,(x + a x^3)`, :math:`y = \tfrac12 x (1 + \tanh u)`; the product rule
+# and :math:`\tanh' = 1 - \tanh^2` give
+#
+# .. math::
+#
+#     \frac{dy}{dx} = \tfrac12 (1 + \tanh u) + \tfrac12 x\,(1 - \tanh^2 u)\, c\,(1 + 3 a x^2)
+#
+# The derivative depends on :math:`x` itself, so the forward keeps :math:`x`.
+#
+# .. literalinclude:: /../minigpt/nn/activations.py
+#    :pyobject: gelu_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/activations.py
+
+x, dy = 2 * rng.standard_normal((B, T, C)), rng.standard_normal((B, T, C))
+for name, forward, backward in (("gelu", gelu_forward, gelu_backward),
+                                ("gelu (exact)", gelu_exact_forward, gelu_exact_backward),
+                                ("relu", relu_forward, relu_backward)):
+    _, cache = forward(x)
+    report(name, mg.gradcheck(lambda x: forward(x)[0], [x], [backward(dy, cache)], dy=dy))
+
+# %%
+# The exact GELU, :math:`x\,\Phi(x)`, has the simpler derivative
+# :math:`\Phi(x) + x\,\varphi(x)`; ReLU's is 1 where the input was positive and 0
+# elsewhere. ReLU has no derivative at 0, so a finite difference across the kink would
+# disagree with either value; the random input stays clear of it:
+
+print(f"smallest |x| checked: {np.abs(x).min():.1e} (the step is {1e-5:.0e})")
+#
+# The MLP block
+# -------------
+#
+# The MLP is linear, activation, linear; its backward is theirs in reverse order:
+#
+# .. literalinclude:: /../minigpt/nn/mlp.py
+#    :pyobject: mlp_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/mlp.py
+
+F = 4 * C
+w_up, b_up = rng.standard_normal((F, C)) / np.sqrt(C), 0.1 * rng.standard_normal(F)
+w_down, b_down = rng.standard_normal((C, F)) / np.sqrt(F), 0.1 * rng.standard_normal(C)
+x, dy = rng.standard_normal((B, T, C)), rng.standard_normal((B, T, C))
+_, cache = mlp_forward(x, w_up, b_up, w_down, b_down)
+report("mlp", mg.gradcheck(lambda *a: mlp_forward(*a)[0], [x, w_up, b_up, w_down, b_down],
+                           mlp_backward(dy, cache), dy=dy, n_samples=40))
+
+# %%
+# LayerNorm
+# ---------
+#
+# :math:`\hat x = (x - \mu)\, r` with :math:`r = 1/\sqrt{\sigma^2 + \epsilon}`, and
+# :math:`y = g \odot \hat x + b`. The mean and the variance depend on every entry of the
+# row, which is what makes this one interesting:
+# :math:`\partial \hat x_j / \partial x_i = r\,(\delta_{ij} - \tfrac1C - \tfrac1C \hat x_i
+# \hat x_j)`. Contracting with :math:`d\hat x = g \odot dy`:
+#
+# .. math::
+#
+#     dx = r \left(d\hat x - \overline{d\hat x} - \hat x\, \overline{d\hat x \odot \hat x}\right),
+#     \qquad dg = \textstyle\sum dy \odot \hat x, \qquad db = \textstyle\sum dy
+#
+# with bars for means over the row.
+#
+# .. literalinclude:: /../minigpt/nn/layernorm.py
+#    :pyobject: layernorm_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/layernorm.py
+
+x, dy = rng.standard_normal((B, T, C)), rng.standard_normal((B, T, C))
+gain, bias = 1 + 0.1 * rng.standard_normal(C), 0.1 * rng.standard_normal(C)
+_, cache = layernorm_forward(x, gain, bias)
+report("layernorm", mg.gradcheck(lambda x, g, b: layernorm_forward(x, g, b)[0], [x, gain, bias],
+                                 layernorm_backward(dy, cache), dy=dy))
+
+# %%
+# Softmax
+# -------
+#
+# :math:`y_i = e^{x_i} / \sum_j e^{x_j}` has the Jacobian
+# :math:`\partial y_j / \partial x_i = y_j (\delta_{ij} - y_i)`, so
+#
+# .. math::
+#
+#     dx_i = \sum_j dy_j\, y_j (\delta_{ij} - y_i)
+#          = y_i \left(dy_i - \textstyle\sum_j dy_j\, y_j\right)
+#
+# written with the output alone, which is all the forward keeps.
+#
+# .. literalinclude:: /../minigpt/nn/softmax.py
+#    :pyobject: softmax_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/softmax.py
+
+x, dy = rng.standard_normal((B, T, V)), rng.standard_normal((B, T, V))
+_, cache = softmax_forward(x)
+report("softmax", mg.gradcheck(lambda x: softmax_forward(x)[0], [x], [softmax_backward(dy, cache)],
+                               dy=dy))
+
+# %%
+# Attention
+# ---------
+#
+# Attention is a chain of the pieces above, differentiated in reverse: the output
+# projection (linear), :math:`Y = A V` (two matrix products), the softmax, the scaled
+# scores :math:`S = Q K^T / \sqrt D`, and the fused :math:`q, k, v` projection (linear):
+#
+# .. math::
+#
+#     dA = dY\, V^T,\quad dV = A^T dY,\quad dS = \operatorname{softmax}'(dA),\quad
+#     dQ = dS\, K / \sqrt D,\quad dK = dS^T Q / \sqrt D
+#
+# Masked entries have :math:`A = 0`, so the softmax backward gives them no gradient.
+#
+# .. literalinclude:: /../minigpt/nn/attention.py
+#    :pyobject: attention_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/attention.py
+
+x = rng.standard_normal((B, T, C))
+w_qkv, b_qkv = 0.5 * rng.standard_normal((3 * C, C)), 0.1 * rng.standard_normal(3 * C)
+w_out, b_out = 0.5 * rng.standard_normal((C, C)), 0.1 * rng.standard_normal(C)
+dy = rng.standard_normal((B, T, C))
+for window in (None, 2):
+    _, cache = attention_forward(x, w_qkv, b_qkv, w_out, b_out, H, window)
+    report(f"attention ({'dense' if window is None else f'band {window}'})", mg.gradcheck(
+        lambda *a: attention_forward(*a, H, window)[0], [x, w_qkv, b_qkv, w_out, b_out],
+        attention_backward(dy, cache), dy=dy))
+
+# %%
+# Cross-entropy
+# -------------
+#
+# With :math:`p = \operatorname{softmax}(z)` and the right token :math:`t`,
+# :math:`L = -\log p_t = -z_t + \log \sum_v e^{z_v}`; averaged over :math:`n` positions,
+#
+# .. math::
+#
+#     \frac{\partial L}{\partial z_v} = \frac1n \left(p_v - [v = t]\right)
+#
+# the shortest backward in the model.
+#
+# .. literalinclude:: /../minigpt/nn/loss.py
+#    :pyobject: cross_entropy_backward
+#    :no-docstring:
+#    :caption: minigpt/nn/loss.py
+
+z, targets = rng.standard_normal((B, T, V)), rng.integers(0, V, size=(B, T))
+_, cache = cross_entropy_forward(z, targets)
+report("cross-entropy", mg.gradcheck(lambda z: cross_entropy_forward(z, targets)[0], [z],
+                                     [cross_entropy_backward(1.0, cache)]))
+
+# %%
+# The whole model
+# ---------------
+#
+# :meth:`minigpt.GPT.loss_and_grads` runs every backward above in the reverse order of the
+# forward. The same check on a small float64 model (GPT-2's initialisation,
+# :func:`minigpt.init_params`), for a sample of entries of one parameter of each kind:
+
+cfg = mg.GPTConfig(vocab_size=V, n_ctx=8, n_layer=2, n_head=H, d_model=C,
+                   attention="alternating", local_window=3)
+model = mg.GPT(cfg, seed=0, dtype=np.float64)
+idx = rng.integers(0, V, size=(B, cfg.n_ctx + 1))
+x, y = idx[:, :-1], idx[:, 1:]
+loss, grads = model.loss_and_grads(x, y)
+checked = ["tok_emb", "pos_emb", "blocks.0.ln1.gain", "blocks.0.attn.w_qkv", "blocks.1.attn.w_out",
+           "blocks.1.mlp.w_up", "blocks.1.mlp.b_down", "ln_f.bias"]
+t0 = time.perf_counter()
+result = mg.gradcheck(lambda *_: model.loss_and_grads(x, y)[0], [model.params[n] for n in checked],
+                      [grads[n] for n in checked], n_samples=6)
+report("whole model", result)
+print(f"loss {loss:.4f}; worst entry in {checked[result.input]} {result.index}; "
+      f"{time.perf_counter() - t0:.2f} s")
+
+# %%
+# Every backward agrees with finite differences within the default tolerance of
+# :func:`minigpt.gradcheck` (the dashed line); the chapter stops if one does not.
+
+fig, ax = plt.subplots(figsize=(7, 3.2))
+ax.barh(list(errors), list(errors.values()), color="C0")
+ax.axvline(1e-6, color="k", ls="--", lw=1, label="rtol 1e-6")
+ax.set_xscale("log")
+ax.set_xlabel("worst error over the checked entries")
+ax.legend()
+ax.invert_yaxis()
+fig.tight_layout()
+
+# %%
+# Why the step is 1e-5
+# --------------------
+#
+# A central difference has two errors pulling in opposite directions: truncation, of order
+# :math:`\epsilon^2`, and the rounding of :math:`L(x \pm \epsilon)` to float64, about
+# :math:`10^{-16}/\epsilon`. Sweeping the step for the LayerNorm gradient above shows the
+# trade-off; compare the best step found with the default.
+
+x, dy = rng.standard_normal((B, T, C)), rng.standard_normal((B, T, C))
+_, cache = layernorm_forward(x, gain, bias)
+dx = layernorm_backward(dy, cache)[0]
+entries = [tuple(int(i) for i in np.unravel_index(k, x.shape)) for k in range(0, x.size, 7)]
+steps = np.logspace(-12, -1, 23)
+worst = []
+for eps in steps:
+    err = [abs(numerical_gradient(lambda x: layernorm_forward(x, gain, bias)[0], [x], 0, e, eps, dy)
+               - dx[e]) / max(abs(dx[e]), 1e-3) for e in entries]
+    worst.append(max(err))
+best = steps[int(np.argmin(worst))]
+print(f"best step {best:.0e} (error {min(worst):.1e}); at the default 1e-5: "
+      f"{worst[int(np.argmin(np.abs(np.log10(steps) + 5)))]:.1e}")
+
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.loglog(steps, worst, "o-")
+ax.axvline(1e-5, color="k", ls="--", lw=1, label="default eps 1e-5")
+ax.set_xlabel("finite-difference step eps")
+ax.set_ylabel("worst error")
+ax.set_title("rounding (left) against truncation (right)")
+ax.legend()
+fig.tight_layout()
