@@ -11,6 +11,10 @@ These modules check that idea with numbers:
   found by optimization and bracketed by the Johnson-Lindenstrauss and Welch bounds.
 * :mod:`~minigpt.superposition.toy_model`: Toy Models of Superposition (Elhage et al.
   2022), where a trained model chooses to store sparse features in superposition.
+* :mod:`~minigpt.superposition.facts_per_neuron`: how many facts an MLP of F neurons
+  stores, in facts per neuron and bits per parameter.
+* :mod:`~minigpt.superposition.sae`: sparse autoencoders that pull superposed features
+  back out, on planted features and on the demo model's neurons.
 
 Every experiment is a plain function returning a result object with ``to_dict()``;
 the ``plot_*`` functions draw them with matplotlib, imported only when called.
@@ -21,8 +25,18 @@ from .capacity import (CapacityRow, PackingResult, ProjectionDistortion, band_to
                        packing_loss_and_grad, plot_capacity, random_packing_n,
                        random_projection_distortion, random_unit_vectors, welch_bound,
                        welch_max_n)
+from .facts_per_neuron import (FactCapacityRow, FactsPerNeuronResult, FitResult, People,
+                               fact_capacity, facts_loss_and_grads, facts_per_neuron,
+                               init_mlp_params, make_people, n_mlp_params, plot_facts_per_neuron,
+                               sport_logits, train_fact_mlp)
 from .perpendicular import (AngleStats, PerpendicularResult, angle_stats, nearly_perpendicular,
                             parallel_groups, perpendicular_loss_and_grad, plot_angles)
+from .sae import (LatentSpecificity, ModelSAEResult, NeuronSamples, RecoveryResult, SAEResult,
+                  best_match_cosines, collect_neurons, data_scale, evaluate_sae, init_sae,
+                  latent_specificity, normalize_decoder, planted_features, plot_latent_frequencies,
+                  plot_recovery, project_decoder_grad, recover_planted_features, sae_backward,
+                  sae_forward, sae_loss_and_grads, sae_loss_backward, sae_loss_forward,
+                  sae_on_model, train_sae)
 from .toy_model import (FeatureMetrics, ToyResult, feature_metrics, importance_mse_backward,
                         importance_mse_forward, importance_sweep, importance_weights,
                         init_toy_params, neighbour_angles, plot_feature_directions, plot_wtw,
@@ -30,6 +44,15 @@ from .toy_model import (FeatureMetrics, ToyResult, feature_metrics, importance_m
                         toy_loss_and_grads, train_toy_model)
 
 __all__ = [
+    "FactCapacityRow", "FactsPerNeuronResult", "FitResult", "People", "fact_capacity",
+    "facts_loss_and_grads", "facts_per_neuron", "init_mlp_params", "make_people",
+    "n_mlp_params", "plot_facts_per_neuron", "sport_logits", "train_fact_mlp",
+    "LatentSpecificity", "ModelSAEResult", "NeuronSamples", "RecoveryResult", "SAEResult",
+    "best_match_cosines", "collect_neurons", "data_scale", "evaluate_sae", "init_sae",
+    "latent_specificity", "normalize_decoder", "planted_features", "plot_latent_frequencies",
+    "plot_recovery", "project_decoder_grad", "recover_planted_features", "sae_backward",
+    "sae_forward", "sae_loss_and_grads", "sae_loss_backward", "sae_loss_forward",
+    "sae_on_model", "train_sae",
     "AngleStats", "CapacityRow", "FeatureMetrics", "PackingResult", "PerpendicularResult",
     "ProjectionDistortion", "ToyResult", "angle_stats", "band_to_cos_tol", "capacity_sweep",
     "feature_metrics", "importance_mse_backward", "importance_mse_forward", "importance_sweep",
