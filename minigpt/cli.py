@@ -327,10 +327,49 @@ def _toy(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
     return {"results": [r.to_dict() for r in results]}, "\n".join(lines), plots
 
 
+def _facts_per_neuron(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
+    from .superposition import facts_per_neuron, plot_facts_per_neuron
+
+    result = facts_per_neuron(seed=args.seed)
+    plots = []
+    if args.plots:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        plot_facts_per_neuron(result, ax=ax)
+        plots.append(("facts_per_neuron", fig))
+    return result.to_dict(), result.to_table(), plots
+
+
+def _sae(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
+    from .superposition import plot_recovery, recover_planted_features, sae_on_model
+
+    planted = recover_planted_features(seed=args.seed)
+    report = {"planted": planted.to_dict()}
+    text = "On planted features:\n" + planted.to_table()
+    plots = []
+    if args.checkpoint is not None:
+        from .facts import load_model
+
+        model, tokenizer = load_model(args.checkpoint)
+        on_model = sae_on_model(model, tokenizer, seed=args.seed)
+        report["model"] = on_model.to_dict()
+        text += "\n\nOn the facts model's neurons:\n" + on_model.to_table()
+    if args.plots:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        plot_recovery(planted, ax=ax)
+        plots.append(("sae_recovery", fig))
+    return report, text, plots
+
+
 SUPERPOSITION_EXPERIMENTS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "perpendicular": _perpendicular,
     "capacity": _capacity,
     "toy": _toy,
+    "facts-per-neuron": _facts_per_neuron,
+    "sae": _sae,
 }
 
 
@@ -450,11 +489,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Experiments on superposition: 'perpendicular' reruns the "
                                    "video's 10,000-vectors-in-100-dimensions run and checks its "
                                    "claim; 'capacity' counts how many nearly perpendicular "
-                                   "directions fit; 'toy' trains Toy Models of Superposition.")
+                                   "directions fit; 'toy' trains Toy Models of Superposition; "
+                                   "'facts-per-neuron' measures how many facts an MLP stores "
+                                   "per neuron; 'sae' trains sparse autoencoders on planted "
+                                   "features (and on a facts model with --checkpoint).")
     p.add_argument("experiment", choices=sorted(SUPERPOSITION_EXPERIMENTS))
     p.add_argument("--n", type=int, default=10_000, help="vectors (perpendicular)")
     p.add_argument("--d", type=int, default=100, help="dimensions (perpendicular)")
     p.add_argument("--steps", type=int, default=250, help="Adam steps (perpendicular)")
+    p.add_argument("--checkpoint", default=None,
+                   help="sae: also train on this facts model's neurons (minigpt demo --out)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plots", default=None, metavar="DIR", help="write PNG figures here")
     p.add_argument("--json", action="store_true", help="print one JSON object")

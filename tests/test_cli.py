@@ -148,5 +148,10 @@ def test_superposition_commands(tmp_path, capsys):
     assert 0 < report["welch_angle_deg"] < 90 and report["plots"]
     code, out, _ = run(capsys, "superposition", "toy")
     assert code == 0 and "represented" in out
+    code, out, _ = run(capsys, "superposition", "facts-per-neuron", "--json")
+    rows = json.loads(out)
+    assert code == 0 and rows["experiment"] == "facts-per-neuron"
+    code, out, _ = run(capsys, "superposition", "sae", "--json")
+    assert code == 0 and json.loads(out)["planted"]
     code, _, err = run(capsys, "superposition", "perpendicular", "--d", "0")
     assert code == 2 and err.count("\n") == 1
