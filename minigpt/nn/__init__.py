@@ -21,7 +21,12 @@ from .layernorm import LN_EPS, layernorm_backward, layernorm_forward
 from .linear import linear_backward, linear_forward
 from .loss import cross_entropy_backward, cross_entropy_forward
 from .mlp import mlp_backward, mlp_forward
-from .softmax import softmax_backward, softmax_forward
+from .softmax import (
+    softmax_backward,
+    softmax_backward_inplace,
+    softmax_forward,
+    softmax_forward_inplace,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -49,5 +54,7 @@ __all__ = [
     "relu_backward",
     "relu_forward",
     "softmax_backward",
+    "softmax_backward_inplace",
     "softmax_forward",
+    "softmax_forward_inplace",
 ]

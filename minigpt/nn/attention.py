@@ -14,7 +14,7 @@ import numpy as np
 Tap = Callable[[str, np.ndarray], np.ndarray]  # (point name, value) -> value to use
 
 from .linear import LinearCache, linear_backward, linear_forward
-from .softmax import SoftmaxCache, softmax_backward, softmax_forward
+from .softmax import SoftmaxCache, softmax_backward_inplace, softmax_forward_inplace
 
 
 def causal_mask(T: int, window: int | None = None, n_past: int = 0) -> np.ndarray:
@@ -128,14 +128,16 @@ def attention_forward(
     qkv, qkv_cache = linear_forward(x, w_qkv, b_qkv)  # (B, T, 3C)
     q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D), views
     scale = x.dtype.type(1.0 / np.sqrt(D))
-    scores = (q @ k.transpose(0, 1, 3, 2)) * scale  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
-    scores[..., ~causal_mask(T, window)] = -np.inf  # future (and out-of-band) keys get weight 0
-    att, _ = softmax_forward(scores)  # (B, H, T, T)
+    scores = q @ k.transpose(0, 1, 3, 2)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
+    scores *= scale
+    # future (and out-of-band) keys get weight 0
+    np.copyto(scores, -np.inf, where=~causal_mask(T, window))
+    att, _ = softmax_forward_inplace(scores)  # (B, H, T, T), in the scores' memory
     if tap is not None:
         att = tap("pattern", att)
-    y = att @ v  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
-    y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # heads side by side: (B, T, C)
-    out, out_cache = linear_forward(y, w_out, b_out)  # (B, T, C)
+    y = np.empty((B, T, H, D), dtype=x.dtype)  # heads side by side, filled by the matmul
+    np.matmul(att, v, out=y.transpose(0, 2, 1, 3))  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
+    out, out_cache = linear_forward(y.reshape(B, T, C), w_out, b_out)  # (B, T, C)
     return out, AttentionCache(qkv_cache, q, k, v, att, out_cache)
 
 
@@ -163,18 +165,19 @@ def attention_backward(
     # fwd: out = y @ w_out.T + b_out
     dy, dw_out, db_out = linear_backward(dout, out_cache)  # (B, T, C)
     dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)  # (B, H, T, D)
+    # fwd: q, k, v = split(qkv)  =>  dq, dk, dv are written straight into one (B, T, 3C) array
+    dqkv = np.empty((B, T, 3, H, D), dtype=q.dtype)
+    dq, dk, dv = dqkv.transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D), views
     # fwd: y = att @ v  =>  datt = dy @ v^T, dv = att^T @ dy
     datt = dy @ v.transpose(0, 1, 3, 2)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
-    dv = att.transpose(0, 1, 3, 2) @ dy  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
+    np.matmul(att.transpose(0, 1, 3, 2), dy, out=dv)  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
     # fwd: att = softmax(scores); masked entries have att = 0, so they get no gradient
-    dscores = softmax_backward(datt, SoftmaxCache(att))  # (B, H, T, T)
+    dscores = softmax_backward_inplace(datt, SoftmaxCache(att))  # (B, H, T, T), in datt's memory
     # fwd: scores = q @ k^T * scale  =>  dq = dscores @ k * scale, dk = dscores^T @ q * scale
-    dq = (dscores @ k) * scale  # (B, H, T, D)
-    dk = (dscores.transpose(0, 1, 3, 2) @ q) * scale  # (B, H, T, D)
-    # fwd: q, k, v = split(qkv)  =>  dqkv = the three gradients back in one (B, T, 3C) array
-    dqkv = np.stack([dq, dk, dv], axis=0)  # (3, B, H, T, D)
-    dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(B, T, 3 * H * D)  # (B, T, 3C)
-    dx, dw_qkv, db_qkv = linear_backward(dqkv, qkv_cache)
+    dscores *= scale
+    np.matmul(dscores, k, out=dq)  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
+    np.matmul(dscores.transpose(0, 1, 3, 2), q, out=dk)  # (B, H, T, D)
+    dx, dw_qkv, db_qkv = linear_backward(dqkv.reshape(B, T, 3 * H * D), qkv_cache)
     return dx, dw_qkv, db_qkv, dw_out, db_out
 
 
@@ -239,9 +242,10 @@ def attention_decode(
     v_cache[:, :, n_past:end] = v
     k_all, v_all = k_cache[:, :, :end], v_cache[:, :, :end]  # (B, H, end, D) views
     scale = x.dtype.type(1.0 / np.sqrt(D))
-    scores = (q @ k_all.transpose(0, 1, 3, 2)) * scale  # (B, H, T, end)
-    scores[..., ~causal_mask(T, window, n_past)] = -np.inf
-    att, _ = softmax_forward(scores)  # (B, H, T, end)
+    scores = q @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, end)
+    scores *= scale
+    np.copyto(scores, -np.inf, where=~causal_mask(T, window, n_past))
+    att, _ = softmax_forward_inplace(scores)  # (B, H, T, end)
     y = (att @ v_all).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
     out, _ = linear_forward(y, w_out, b_out)
     return out

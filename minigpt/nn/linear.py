@@ -50,10 +50,12 @@ def linear_forward(
     >>> y.shape
     (2, 5, 4)
     """
-    y = x @ w.T  # (..., d_in) @ (d_in, d_out) -> (..., d_out)
+    d_out, d_in = w.shape
+    # one GEMM over all rows: numpy would call BLAS once per leading index of a 3-D x
+    y = x.reshape(-1, d_in) @ w.T  # (N, d_in) @ (d_in, d_out) -> (N, d_out)
     if b is not None:
         y += b
-    return y, LinearCache(x, w)
+    return y.reshape(*x.shape[:-1], d_out), LinearCache(x, w)
 
 
 def linear_backward(
@@ -78,7 +80,7 @@ def linear_backward(
     d_out, d_in = w.shape
     dy2 = dy.reshape(-1, d_out)  # (N, d_out), N = all leading axes
     # fwd: y = x @ w.T  =>  dx = dy @ w
-    dx = dy @ w  # (..., d_out) @ (d_out, d_in) -> (..., d_in)
+    dx = (dy2 @ w).reshape(x.shape)  # (N, d_out) @ (d_out, d_in) -> (..., d_in)
     # fwd: y = x @ w.T  =>  dw = dy^T @ x, summed over every row
     dw = dy2.T @ x.reshape(-1, d_in)  # (d_out, N) @ (N, d_in) -> (d_out, d_in)
     # fwd: y += b  =>  db = sum of dy over rows

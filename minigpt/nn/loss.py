@@ -65,11 +65,12 @@ def cross_entropy_forward(
     rows = np.arange(z.shape[0])
     # stable: subtract each row's max before exponentiating
     shifted = z - z.max(axis=-1, keepdims=True)  # (N, V)
-    exp = np.exp(shifted)
-    sum_exp = exp.sum(axis=-1)  # (N,)
-    logp_target = shifted[rows, t] - np.log(sum_exp)  # (N,)
+    shifted_target = shifted[rows, t]  # (N,)
+    probs = np.exp(shifted, out=shifted)  # (N, V), normalized in place below
+    sum_exp = probs.sum(axis=-1)  # (N,)
+    logp_target = shifted_target - np.log(sum_exp)  # (N,)
     loss = -float(np.sum(logp_target, where=counted)) / n
-    probs = exp / sum_exp[:, None]  # (N, V)
+    probs /= sum_exp[:, None]
     weight = counted.astype(logits.dtype) / logits.dtype.type(n)  # (N,)
     return loss, CrossEntropyCache(probs, t, weight, logits.shape)
 

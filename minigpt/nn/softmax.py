@@ -42,8 +42,9 @@ def softmax_forward(x: np.ndarray) -> tuple[np.ndarray, SoftmaxCache]:
     array([[0.25, 0.75]])
     """
     # stable: exp of (x - row max) is at most 1
-    z = np.exp(x - x.max(axis=-1, keepdims=True))
-    y = z / z.sum(axis=-1, keepdims=True)
+    y = x - x.max(axis=-1, keepdims=True)  # the one fresh array: exp and the division run in it
+    np.exp(y, out=y)
+    y /= y.sum(axis=-1, keepdims=True)
     return y, SoftmaxCache(y)
 
 
@@ -61,4 +62,70 @@ def softmax_backward(dy: np.ndarray, cache: SoftmaxCache) -> np.ndarray:
     """
     (y,) = cache
     # fwd: y = exp(x) / sum(exp(x))  =>  dx = y * (dy - <dy, y>) row by row
-    return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
+    dy_dot_y = np.vecdot(dy, y)[..., None]  # (..., 1)
+    dx = dy - dy_dot_y
+    dx *= y
+    return dx
+
+
+def softmax_forward_inplace(x: np.ndarray) -> tuple[np.ndarray, SoftmaxCache]:
+    """:func:`softmax_forward`, computed in the memory of ``x``.
+
+    For a caller that does not need ``x`` afterwards (attention's scores): the same
+    operations in the same order as :func:`softmax_forward`, so the same numbers, without
+    allocating a second array of the size of ``x``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., N)
+        Overwritten with the result.
+
+    Returns
+    -------
+    y : ndarray, shape (..., N)
+        ``x`` itself, now holding ``softmax_forward(x)[0]``.
+    cache : SoftmaxCache
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, np.log(3.0)], [1.0, -np.inf]])
+    >>> y, _ = softmax_forward_inplace(x.copy())
+    >>> bool(np.array_equal(y, softmax_forward(x)[0]))
+    True
+    """
+    x -= x.max(axis=-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=-1, keepdims=True)
+    return x, SoftmaxCache(x)
+
+
+def softmax_backward_inplace(dy: np.ndarray, cache: SoftmaxCache) -> np.ndarray:
+    """:func:`softmax_backward`, computed in the memory of ``dy``.
+
+    The same operations in the same order, so the same numbers; ``dy`` is overwritten with
+    ``dx`` and returned. For a caller that owns ``dy`` and needs it no more (attention's
+    gradient of its pattern).
+
+    Parameters
+    ----------
+    dy : ndarray, shape (..., N)
+        Overwritten with the result.
+    cache : SoftmaxCache
+
+    Returns
+    -------
+    dx : ndarray, shape (..., N)
+        ``dy`` itself, now holding ``softmax_backward(dy, cache)``.
+
+    Examples
+    --------
+    >>> y, cache = softmax_forward(np.array([[0.0, 1.0, 2.0]]))
+    >>> dy = np.array([[1.0, -1.0, 0.5]])
+    >>> bool(np.array_equal(softmax_backward_inplace(dy.copy(), cache), softmax_backward(dy, cache)))
+    True
+    """
+    (y,) = cache
+    dy_dot_y = np.vecdot(dy, y)[..., None]  # (..., 1)
+    dy -= dy_dot_y
+    dy *= y
+    return dy
