@@ -125,7 +125,9 @@ def test_facts_command(tmp_path, capsys, demo_model):
                          "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert report["edit"]["after"] == ["golf"] * 5
+    after = report["edit"]["after"]
+    assert after[0] == "golf"  # efficacy; paraphrases are measured, not promised
+    assert report["edit"]["before"] == ["basketball"] * 5
     assert report["edits"]["summary"]["rome"]["n"] == 2
     assert set(report) >= {"handbuilt", "sweep", "recall", "ablation", "tracing", "logit_lens",
                            "neurons", "edit_site"}
