@@ -294,6 +294,46 @@ def test_the_six_chapters_exist_in_order():
     assert numbers[:6] == [1, 2, 3, 4, 5, 6], stems
 
 
+def gallery_subsection_order() -> list[str]:
+    """``sphinx_gallery_conf["subsection_order"]`` of ``docs/conf.py``, read without Sphinx."""
+    tree = ast.parse((DOCS / "conf.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+                and any(isinstance(t, ast.Name) and t.id == "sphinx_gallery_conf"
+                        for t in node.targets)):
+            for key, value in zip(node.value.keys, node.value.values):
+                if isinstance(key, ast.Constant) and key.value == "subsection_order":
+                    return ast.literal_eval(value)
+    raise AssertionError("docs/conf.py sets no sphinx_gallery_conf['subsection_order']")
+
+
+def test_the_parts_follow_each_other_and_number_their_chapters_on():
+    order = gallery_subsection_order()
+    parts = sorted({p.parent for p in chapters()})
+    folders = [p.relative_to(DOCS).as_posix() for p in parts]
+    missing = [f for f in folders if f not in order]
+    assert not missing, f"chapter folders missing from subsection_order in conf.py: {missing}"
+    numbers = []
+    for folder in sorted(folders, key=order.index):
+        header = DOCS / folder / "GALLERY_HEADER.rst"
+        assert header.is_file(), f"{folder} has no GALLERY_HEADER.rst"
+        lines = header.read_text(encoding="utf-8").splitlines()
+        titled = any(len(u) >= len(t) > 0 and set(u) <= set("=-~^") and u
+                     for t, u in zip(lines, lines[1:]))
+        assert titled, f"{header.relative_to(DOCS)} has no title"
+        numbers += [int(re.match(r"plot_(\d+)_", p.stem).group(1))
+                    for p in sorted((DOCS / folder).glob("plot_*.py"))]
+    assert numbers == list(range(1, len(numbers) + 1)), numbers
+
+
+def test_landing_page_links_every_chapter():
+    index = (DOCS / "index.rst").read_text(encoding="utf-8")
+    linked = set(re.findall(r":doc:`auto_tutorials/([\w/]+)`", index))
+    expected = {p.relative_to(TUTORIALS).with_suffix("").as_posix() for p in chapters()}
+    assert linked == expected, (f"not linked from docs/index.rst: {sorted(expected - linked)}; "
+                                f"linked but missing: {sorted(linked - expected)}")
+
+
 @pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
 def test_chapter_shows_library_code_and_a_plot(chapter):
     text = chapter.read_text(encoding="utf-8")
