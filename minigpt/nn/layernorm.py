@@ -53,14 +53,12 @@ def layernorm_forward(
     >>> np.round(y, 4)
     array([[-1.2247,  0.    ,  1.2247]])
     """
-    C = x.shape[-1]
     mu = x.mean(axis=-1, keepdims=True)  # (..., 1)
-    x_hat = x - mu  # centred now, normalized in place below
-    var = np.vecdot(x_hat, x_hat)[..., None] / x.dtype.type(C)  # (..., 1), biased, as in the papers
+    xc = x - mu
+    var = np.mean(xc * xc, axis=-1, keepdims=True)  # (..., 1), biased, as in the papers
     rstd = 1.0 / np.sqrt(var + x.dtype.type(eps))  # (..., 1)
-    x_hat *= rstd
-    y = x_hat * gain
-    y += bias
+    x_hat = xc * rstd
+    y = x_hat * gain + bias
     return y, LayerNormCache(x_hat, rstd, gain)
 
 
@@ -81,17 +79,15 @@ def layernorm_backward(
     """
     x_hat, rstd, gain = cache
     C = x_hat.shape[-1]
-    dy2 = dy.reshape(-1, C)  # (N, C), N = all leading axes
     # fwd: y = gain * x_hat + bias  =>  dgain, dbias summed over all rows
-    dgain = np.einsum("nc,nc->c", dy2, x_hat.reshape(-1, C))  # (C,), sum over rows of dy * x_hat
-    dbias = dy2.sum(axis=0)  # (C,)
+    dgain = (dy * x_hat).reshape(-1, C).sum(axis=0)  # (C,)
+    dbias = dy.reshape(-1, C).sum(axis=0)  # (C,)
     dx_hat = dy * gain
     # fwd: x_hat = (x - mu) * rstd, with mu and rstd themselves functions of x
     # =>  dx = rstd * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))
-    mean_dx_hat = dx_hat.mean(axis=-1, keepdims=True)  # (..., 1)
-    mean_dx_hat_x_hat = np.vecdot(dx_hat, x_hat)[..., None] / x_hat.dtype.type(C)  # (..., 1)
-    dx = dx_hat  # the fresh dy * gain becomes dx in place
-    dx -= mean_dx_hat
-    dx -= x_hat * mean_dx_hat_x_hat
-    dx *= rstd
+    dx = rstd * (
+        dx_hat
+        - dx_hat.mean(axis=-1, keepdims=True)
+        - x_hat * np.mean(dx_hat * x_hat, axis=-1, keepdims=True)
+    )
     return dx, dgain, dbias

@@ -1,0 +1,163 @@
+"""The benchmarks work (not how fast they are): every script runs in its ``--smoke`` mode and
+prints and writes its table, with or without PyTorch; their accounting is checked by hand."""
+
+from __future__ import annotations
+
+import doctest
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import (
+    _common,
+    ablation,
+    blas_peak,
+    generate,
+    memory,
+    profile_step,
+    run_all,
+    train_step,
+)
+from benchmarks._common import SMOKE, TorchGPT, make_batch, make_model, model_flops
+from minigpt import GPT
+from tests.helpers import require_torch
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "profile_step")
+SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
+
+
+def test_smoke_suite_prints_and_writes_every_table(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in SCRIPTS + ("targets",):
+        assert f"===== {name} =====" in proc.stdout
+        text = (tmp_path / f"{name}.md").read_text()
+        assert text.startswith("# ")
+        assert "\n|---" in text or "\n|-" in text, f"{name}.md has no table"
+    steps = (tmp_path / "train_step.md").read_text()
+    for phase in train_step.PHASES:  # threads "default" when threadpoolctl is absent
+        assert re.search(rf"\| smoke \| (1 {{6}}|default) \| {re.escape(phase)} ", steps), phase
+    assert "same tokens" in (tmp_path / "generate.md").read_text()
+    assert "minigpt/nn/" in (tmp_path / "profile_step.md").read_text()
+
+
+def test_train_step_runs_without_torch(tmp_path, capsys):
+    rows = train_step.main(["--smoke", "--no-torch", "--threads", "1", "--out", str(tmp_path)])
+    assert [r["phase"] for r in rows] == list(train_step.PHASES)
+    assert all(r["minigpt_ms"] > 0 and np.isnan(r["torch_ms"]) for r in rows)
+    assert re.search(r"\| smoke \| (1 {6}|default) \| step {13}\|", capsys.readouterr().out)
+    assert "torch: not used" in (tmp_path / "train_step.md").read_text()
+
+
+@pytest.mark.parametrize("module", [_common, ablation, blas_peak, generate, memory, profile_step,
+                                    run_all, train_step])
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_model_flops_by_hand():
+    # smoke: V32 T8 L1 H2 C16 F64. Parameters: tok 512, pos 128, ln1 32, qkv 768 + 48,
+    # out 256 + 16, ln2 32, up 1024 + 64, down 1024 + 16, ln_f 32 = 3952; minus pos: 3824.
+    tokens = 2 * 8
+    assert model_flops(SMOKE.config, SMOKE.batch) == 6 * 3824 * tokens + 12 * 1 * 8 * 16 * tokens
+
+
+def test_analytic_activations_are_what_minigpt_keeps():
+    for shape in (SMOKE, _common.SHAPES["tiny"]):
+        analytic = memory.activation_bytes(shape.config, shape.batch, itemsize=4)
+        kept = memory.kept_bytes(make_model(shape), *make_batch(shape))
+        # the loss also keeps one float per row (its weight, 1/n): nothing else is extra
+        assert analytic <= kept <= analytic + shape.batch * shape.seq * 4
+
+
+def test_peak_memory_covers_parameters_and_moments():
+    peak, before = memory.peak_step_bytes(SMOKE)
+    params = sum(p.nbytes for p in make_model(SMOKE).params.values())
+    assert before >= 3 * params  # parameters and two moments live between steps
+    assert peak > before
+
+
+def test_recompute_generate_equals_kv_cache_generation():
+    model = GPT(SMOKE.config, seed=1, dtype=np.float64)
+    prompt = np.array([[1, 2, 3]])
+    cached = model.generate(prompt, max_new_tokens=4, temperature=0)
+    np.testing.assert_array_equal(generate.recompute_generate(model, prompt, 4), cached)
+
+
+def test_torch_reference_has_minigpt_loss_and_gradients():
+    torch = require_torch()
+    model = make_model(SMOKE)
+    idx, targets = make_batch(SMOKE)
+    loss, grads = model.loss_and_grads(idx, targets)
+    for attention in ("sdpa", "explicit"):
+        ref = TorchGPT(torch, SMOKE.config, model.params, attention)
+        tloss = ref.loss(torch.from_numpy(idx), torch.from_numpy(targets))
+        tloss.backward()
+        assert tloss.item() == pytest.approx(loss, rel=1e-5)
+        for name in ("tok_emb", "blocks.0.attn.w_qkv", "blocks.0.mlp.w_up"):
+            np.testing.assert_allclose(ref.params[name].grad.numpy(), grads[name],
+                                       rtol=1e-3, atol=1e-6, err_msg=name)
+
+
+def test_thread_limit_is_restored():
+    ctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in ctl.threadpool_info() if i["user_api"] == "blas"]
+    with _common.threads(1):
+        inside = [i["num_threads"] for i in ctl.threadpool_info() if i["user_api"] == "blas"]
+    after = [i["num_threads"] for i in ctl.threadpool_info() if i["user_api"] == "blas"]
+    assert inside == [1] * len(before) and after == before
+
+
+def test_importing_minigpt_leaves_thread_settings_alone():
+    code = ("import numpy, threadpoolctl; b = threadpoolctl.threadpool_info(); import minigpt, "
+            "minigpt.model, minigpt.optim; a = threadpoolctl.threadpool_info(); "
+            "print([i['num_threads'] for i in b] == [i['num_threads'] for i in a])")
+    pytest.importorskip("threadpoolctl")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=SMOKE_TIMEOUT_S)
+    assert proc.stdout.strip() == "True", proc.stderr
+
+
+def test_targets_table_marks_met_missed_and_missing():
+    steps = [{"shape": "tiny", "threads": "2", "phase": "step", "ratio": 0.4, "ratio_min": 0.3},
+             {"shape": "small", "threads": "2", "phase": "step", "ratio": 0.95}]
+    peak = [{"shape": "medium", "threads": "2", "share": 0.75}]
+    gen = [{"threads": "default", "speedup": 4.0}]
+    mem = [{"shape": "tiny", "ratio": 1.2}]
+    rows = {r[0]: r[2:4] for r in run_all.targets(steps, peak, gen, mem)}
+    notes = {r[0]: r[4] for r in run_all.targets(steps, peak, gen, mem)}
+    assert rows["step time minigpt / torch, tiny"] == ["0.40", "yes"]
+    assert notes["step time minigpt / torch, tiny"] == "fastest runs: 0.30"
+    assert rows["step time minigpt / torch, small"] == ["0.95", "no"]
+    assert rows["step time minigpt / torch, medium"] == ["not measured", "-"]
+    assert rows["medium model FLOP/s / GEMM peak"] == ["0.75", "yes"]
+    assert rows["KV cache speedup, small, 256 new tokens"] == ["4.00", "no"]
+    assert rows["peak memory / analytic, tiny"] == ["1.20", "yes"]
+
+
+def test_markdown_table_pads_columns():
+    text = _common.markdown_table(["shape", "ms"], [["tiny", 1.5], ["medium", 10]])
+    lines = text.splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1] == "|--------|-----|"
+
+
+
+def test_ablation_smoke_against_the_revision_before_the_optimizations(tmp_path):
+    rev = ablation.BEFORE
+    if subprocess.run(["git", "cat-file", "-e", f"{rev}^{{commit}}"], cwd=REPO,
+                      capture_output=True).returncode != 0:
+        pytest.skip(f"git history with revision {rev} is not available")
+    rows = ablation.main(["--smoke", "--threads", "1", "--out", str(tmp_path)])
+    labels = [r["optimization"] for r in rows]
+    assert labels == [*ablation.OPTIMIZATIONS, ablation.ALL]
+    assert all(r["now_ms"] > 0 and r["before_ms"] > 0 for r in rows)
+    assert "without / now" in (tmp_path / "ablation.md").read_text()
