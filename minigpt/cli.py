@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .config import GPT3_TABLE, GPTConfig, count_params, gpt3_config
+from .interp.tables import jsonable
 
 
 class UserError(Exception):
@@ -269,19 +270,12 @@ def _cmd_facts(args: argparse.Namespace) -> int:
     story = run_facts_story(model, tokenizer, edit=args.edit, n_edits=args.n_edits,
                             plots_dir=plots, trace_samples=args.trace_samples, seed=args.seed)
     if args.json:
-        print(json.dumps(_jsonable(story.to_dict())))
+        print(json.dumps(jsonable(story.to_dict())))
     else:
         print(story.to_text())
         for path in story.plots:
             print(f"wrote {path}")
     return 0
-
-
-def _jsonable(value: Any) -> Any:
-    """Numpy scalars and arrays inside results, as plain JSON values."""
-    from .interp.tables import jsonable
-
-    return jsonable(value)
 
 
 # ---------------------------------------------------------------------- superposition
@@ -388,7 +382,7 @@ def _cmd_superposition(args: argparse.Namespace) -> int:
         written.append(str(Path(args.plots) / f"{name}.png"))
         fig.savefig(written[-1], dpi=120, bbox_inches="tight")
     if args.json:
-        print(json.dumps(_jsonable({"experiment": args.experiment, **result, "plots": written})))
+        print(json.dumps(jsonable({"experiment": args.experiment, **result, "plots": written})))
     else:
         print(text)
         for path in written:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from .model import GPT, check_token_ids
+from .nn import cross_entropy_forward
 from .optim import AdamW, clip_grad_norm, lr_at
 
 
@@ -198,14 +199,8 @@ def evaluate(
     for _ in range(settings.eval_batches):
         x, y = get_batch(data, starts, settings.batch_size, block_size, rng)
         logits = model.forward(x)
-        losses.append(_cross_entropy(logits, y))
+        losses.append(cross_entropy_forward(logits, y)[0])
     return float(np.mean(losses))
-
-
-def _cross_entropy(logits: np.ndarray, targets: np.ndarray) -> float:
-    from .nn import cross_entropy_forward
-
-    return cross_entropy_forward(logits, targets)[0]
 
 
 def train(
