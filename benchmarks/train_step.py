@@ -5,7 +5,10 @@ libraries taking turns (A B A B ...) so that a busy machine slows both alike:
 
 * ``forward``: logits for a batch, no gradient kept (``GPT.forward`` / ``torch.no_grad``);
 * ``forward+backward``: the loss and every parameter's gradient;
-* ``step``: forward, backward and an AdamW update, i.e. one training step.
+* ``step``: forward, backward and an AdamW update, i.e. one training step;
+* ``step, thread rule``: minigpt's step under the BLAS thread count that its training loop
+  chooses within the given budget (:func:`minigpt.threads.training_blas_threads`: one
+  thread for small models), against the same PyTorch step as above.
 
 The ratio minigpt / torch (below 1: minigpt is faster) is taken between medians of the
 same run. Without torch, minigpt is timed alone.
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigpt.optim import AdamW
+from minigpt.threads import blas_threads, training_blas_threads
 
 from ._common import (
     LEARNING_RATE,
@@ -43,7 +47,7 @@ from ._common import (
     write_report,
 )
 
-PHASES = ("forward", "forward+backward", "step")
+PHASES = ("forward", "forward+backward", "step", "step, thread rule")
 REPEATS = {"tiny": 30, "small": 15, "medium": 7}  # timed calls of each phase and library
 SMOKE_REPEATS = 2
 HEADERS = ["shape", "threads", "phase", "minigpt ms", "torch ms", "minigpt / torch",
@@ -60,9 +64,13 @@ def minigpt_phases(shape: Shape) -> dict[str, Callable[[], Any]]:
         _, grads = model.loss_and_grads(idx, targets)
         opt.step(grads)
 
+    def step_thread_rule() -> None:
+        with blas_threads(training_blas_threads(model.config, idx.size)):
+            step()
+
     return {"forward": lambda: model.forward(idx),
             "forward+backward": lambda: model.loss_and_grads(idx, targets),
-            "step": step}
+            "step": step, "step, thread rule": step_thread_rule}
 
 
 def torch_phases(torch: Any, shape: Shape, attention: str = "sdpa") -> dict[str, Callable[[], Any]]:
@@ -83,7 +91,8 @@ def torch_phases(torch: Any, shape: Shape, attention: str = "sdpa") -> dict[str,
         forward_backward()
         opt.step()
 
-    return {"forward": forward, "forward+backward": forward_backward, "step": step}
+    return {"forward": forward, "forward+backward": forward_backward, "step": step,
+            "step, thread rule": step}
 
 
 def initial_losses(torch: Any, shape: Shape) -> tuple[float, float]:

@@ -118,6 +118,25 @@ def test_float32_in_place_and_dtype_preserved():
         assert arr.dtype in (np.float32, np.int64)
 
 
+def test_flat_update_equals_one_optimizer_per_tensor():
+    # All tensors of a dtype are updated as one flat vector; each must come out exactly as
+    # if it had an optimizer of its own. Mixed dtypes form separate flat groups.
+    params = make_params(dtype=np.float32)
+    params["pos_emb"] = params["pos_emb"].astype(np.float64)
+    alone = {name: {name: p.copy()} for name, p in params.items()}
+    opt = AdamW(params, lr=1e-2)
+    opts = {name: AdamW(d, lr=1e-2, decay=set(d) & decay_names(params)) for name, d in alone.items()}
+    for s in range(3):
+        g = make_grads(params, seed=s)
+        opt.step(g, lr=0.01 * (s + 1))
+        for name in params:
+            opts[name].step({name: g[name]}, lr=0.01 * (s + 1))
+    for name, p in params.items():
+        np.testing.assert_array_equal(p, alone[name][name])
+        assert p.dtype == alone[name][name].dtype
+    np.testing.assert_array_equal(opt.state_dict()["v.pos_emb"], opts["pos_emb"].state_dict()["v.pos_emb"])
+
+
 def test_state_dict_round_trip_is_bit_exact():
     params = make_params()
     opt = AdamW(params, lr=3e-3)
