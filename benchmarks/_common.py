@@ -27,6 +27,7 @@ import numpy as np
 from minigpt import GPT, GPTConfig, count_params
 from minigpt.nn import LN_EPS, causal_mask
 from minigpt.optim import decay_names
+from minigpt.threads import blas_threads, threadpoolctl_available
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LEARNING_RATE = 1e-4  # any small value: the benchmarks time steps, they do not train
@@ -162,22 +163,23 @@ def threads(n: int | None, torch: Any = None) -> Iterator[None]:
 
     Notes
     -----
-    numpy's BLAS is limited with threadpoolctl (the ``bench`` extra) and restored on exit;
-    without threadpoolctl numpy keeps its default and :func:`thread_label` says so. Nothing
-    here changes the settings of a process that merely imports minigpt.
+    numpy's BLAS is limited with :func:`minigpt.threads.blas_threads` (threadpoolctl, the
+    ``bench`` extra) and restored on exit; without threadpoolctl numpy keeps its default
+    and :func:`thread_label` says so. Nothing here changes the settings of a process that
+    merely imports minigpt.
     """
     if n is None:
         yield
         return
-    ctl = _threadpoolctl()
     old_torch = torch.get_num_threads() if torch is not None else None
-    with contextlib.ExitStack() as stack:
-        if ctl is not None:
-            stack.enter_context(ctl.threadpool_limits(limits=n, user_api="blas"))
+    with blas_threads(n):
         if torch is not None:
             torch.set_num_threads(n)
-            stack.callback(torch.set_num_threads, old_torch)
-        yield
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(old_torch)
 
 
 def thread_label(n: int | None) -> str:
@@ -188,7 +190,7 @@ def thread_label(n: int | None) -> str:
     >>> thread_label(None)
     'default'
     """
-    if n is None or _threadpoolctl() is None:
+    if n is None or not threadpoolctl_available():
         return "default"
     return str(n)
 

@@ -20,6 +20,7 @@ from benchmarks import (
     memory,
     profile_step,
     run_all,
+    thread_rule,
     train_step,
 )
 from benchmarks._common import SMOKE, TorchGPT, make_batch, make_model, model_flops
@@ -27,7 +28,7 @@ from minigpt import GPT
 from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "profile_step")
+SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "thread_rule", "profile_step")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -57,7 +58,7 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("module", [_common, ablation, blas_peak, generate, memory, profile_step,
-                                    run_all, train_step])
+                                    run_all, thread_rule, train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -165,3 +166,14 @@ def test_ablation_smoke_against_the_revision_before_the_optimizations(tmp_path):
     assert labels == [*ablation.OPTIMIZATIONS, ablation.ALL]
     assert all(r["now_ms"] > 0 and r["before_ms"] > 0 for r in rows)
     assert "without / now" in (tmp_path / "ablation.md").read_text()
+
+
+def test_thread_rule_rows_name_the_rule_and_the_fastest():
+    rows = thread_rule.run([16], [64, 4096], [1, 2], repeats=1)
+    assert [(r["d_model"], r["tokens"]) for r in rows] == [(16, 64), (16, 4096)]
+    for r in rows:
+        assert r["mflop"] == pytest.approx(2 * r["tokens"] * 16 * 64 / 1e6)
+        assert r["fastest"] == min(r["ms"], key=r["ms"].get)
+        assert r["rule_ok"] == (r["rule"] == r["fastest"])
+    # 0.13 MFLOP is below the rule's bound: one thread (when threadpoolctl can set it)
+    assert rows[0]["rule"] in ("1", "default")
