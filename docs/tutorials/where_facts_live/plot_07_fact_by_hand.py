@@ -39,14 +39,14 @@ arithmetic is exact; when there are more names than dimensions, the directions c
 # Directions first: rows of the identity when they fit, random unit vectors when they do
 # not.
 #
-# .. literalinclude:: /../minigpt/facts/handbuilt.py
+# .. literalinclude:: /../minigpt/facts/handbuilt/build.py
 #    :pyobject: feature_directions
 #    :no-docstring:
-#    :caption: minigpt/facts/handbuilt.py
+#    :caption: minigpt/facts/handbuilt/build.py
 #
 # Then one neuron per fact, exactly as in the equation:
 #
-# .. literalinclude:: /../minigpt/facts/handbuilt.py
+# .. literalinclude:: /../minigpt/facts/handbuilt/build.py
 #    :pyobject: build_fact_mlp
 #    :no-docstring:
 #

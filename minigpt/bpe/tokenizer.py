@@ -1,134 +1,29 @@
-"""GPT-2's tokenizer: byte-level byte-pair encoding (BPE), from ``vocab.json`` and ``merges.txt``.
+"""Steps 3 and 4 of GPT-2's BPE, and back: :class:`GPT2Tokenizer` merges pieces into tokens.
 
-Text becomes ids in four steps:
-
-1. **Pre-tokenize.** Cut the text into words, numbers, punctuation runs and whitespace runs
-   with GPT-2's pattern (:func:`pretokenize`); a word keeps the one space before it
-   (``" plays"``). Merges never cross these boundaries.
-2. **Bytes to characters.** Encode each piece as UTF-8 and write each byte as one printable
-   character (:data:`BYTE_TO_CHAR`): the space byte becomes ``"Ġ"``, so ``" plays"`` is
-   ``"Ġplays"``. Any text, in any script, is a string over these 256 characters.
-3. **Merge.** Start from single characters and repeatedly join the adjacent pair whose merge
-   was learned earliest (lowest rank in ``merges.txt``), until no learned pair is left.
-4. **Look up.** Each resulting symbol is a token of ``vocab.json``; its value is the id.
-
-Decoding concatenates the tokens, maps the characters back to bytes and decodes UTF-8, so
-``decode(encode(text)) == text`` for every ``str`` that can be written in UTF-8.
-
-References
-----------
-Radford et al. (2019), "Language Models are Unsupervised Multitask Learners", section 2.2
-(byte-level BPE). Sennrich et al. (2016), "Neural Machine Translation of Rare Words with
-Subword Units" (BPE).
+A piece from :func:`~minigpt.bpe.pretokenize` (:mod:`minigpt.bpe.pieces`) is written over
+the byte characters of :mod:`minigpt.bpe.byte_chars`; the learned merges join its
+characters, earliest merge first, into tokens of the vocabulary, whose ids are the output.
+Decoding maps ids back to bytes. The tokenizer is read from and written to GPT-2's files
+by :mod:`minigpt.bpe.files`, and to a checkpoint as JSON.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
-import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from .byte_chars import BYTE_TO_CHAR, CHAR_TO_BYTE
+from .files import read_merges_txt, read_vocab_json, write_merges_txt, write_vocab_json
+from .pieces import pretokenize
+
 KIND = "gpt2-bpe"
-MERGES_HEADER = "#version:"  # merges.txt may open with a "#version: 0.2" line
 CACHE_SIZE = 2**16  # pre-tokenized pieces whose ids are remembered (an LRU cache)
 MAX_SHOWN = 5  # how many bad ids an error message lists
-
-
-def _byte_to_char() -> tuple[str, ...]:
-    """The printable character that stands for each byte 0..255."""
-    # Bytes that are already visible, non-space Latin-1 characters stand for themselves:
-    # "!".."~", "¡".."¬", "®".."ÿ". The other 68 (controls, space, soft hyphen, ...) are
-    # given the characters U+0100, U+0101, ... in byte order, which are all visible.
-    visible = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-               *range(ord("®"), ord("ÿ") + 1)]
-    table, extra = [], 0
-    for b in range(256):
-        if b in visible:
-            table.append(chr(b))
-        else:
-            table.append(chr(256 + extra))
-            extra += 1
-    return tuple(table)
-
-
-BYTE_TO_CHAR: tuple[str, ...] = _byte_to_char()
-"""``BYTE_TO_CHAR[b]`` is the character that stands for byte ``b``; the space is ``"Ġ"``."""
-CHAR_TO_BYTE: dict[str, int] = {c: b for b, c in enumerate(BYTE_TO_CHAR)}
 _BYTE_TRANSLATION = {b: c for b, c in enumerate(BYTE_TO_CHAR)}  # chr(b) -> BYTE_TO_CHAR[b]
-
-# Unicode's White_Space property (PropList.txt). Python's \s also matches the four
-# information separators U+001C..U+001F, which GPT-2's pattern treats as punctuation.
-WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-
-# GPT-2's pattern is  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-# Python's re has no \p{L} (letters) or \p{N} (numbers), but its \w is exactly letters,
-# numbers and "_", so [^\W_] is \p{L} or \p{N}. One alternative takes a run of both and
-# _split_alnum cuts it where letters meet numbers (str.isalpha is exactly \p{L}); since
-# the two never start at the same character, this gives the same pieces.
-PIECE_RE = re.compile(
-    r"'s|'t|'re|'ve|'m|'ll|'d"  # English contractions, case-sensitive
-    r"| ?[^\W_]+"  # a run of letters and numbers, with at most one leading space
-    rf"| ?(?:[^\w{WHITESPACE}]|_)+"  # a run of anything else but whitespace
-    rf"|[{WHITESPACE}]+(?![^{WHITESPACE}])"  # whitespace, leaving its last space to a word
-    rf"|[{WHITESPACE}]+"  # whitespace at the end of the text
-)
-
-
-def _split_alnum(piece: str) -> list[str]:
-    """Cut ``" ?[letters and numbers]+"`` into runs of letters and runs of numbers."""
-    space = piece[:1] == " "
-    body = piece[1:] if space else piece
-    if body.isalpha():
-        return [piece]
-    runs = ["".join(run) for _, run in itertools.groupby(body, key=str.isalpha)]
-    if space:
-        runs[0] = " " + runs[0]
-    return runs
-
-
-def pretokenize(text: str) -> list[str]:
-    """Cut text into the pieces that BPE merges within, by GPT-2's pattern.
-
-    Parameters
-    ----------
-    text : str
-
-    Returns
-    -------
-    list of str
-        ``"".join(pieces) == text``. A piece is a contraction (``'s 't 're 've 'm 'll 'd``),
-        a run of letters, a run of numbers, or a run of other non-space characters, each
-        with at most one leading space; or a run of whitespace. Before a word, a run of
-        spaces leaves its last space to the word.
-
-    Notes
-    -----
-    Letters and numbers are the Unicode categories L and N as Python's
-    :mod:`unicodedata` knows them (Unicode 14.0 in Python 3.11); whitespace is Unicode's
-    White_Space property (:data:`WHITESPACE`).
-
-    Examples
-    --------
-    >>> pretokenize("Michael Jordan's 23   points!!")
-    ['Michael', ' Jordan', "'s", ' 23', '  ', ' points', '!!']
-    >>> pretokenize("route66 ½")
-    ['route', '66', ' ½']
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    pieces: list[str] = []
-    for piece in PIECE_RE.findall(text):
-        if piece[0] != "'" and piece[-1].isalnum():  # letters and numbers, maybe mixed
-            pieces.extend(_split_alnum(piece))
-        else:
-            pieces.append(piece)
-    return pieces
 
 
 def decode_ids(ids: Sequence[int] | np.ndarray, vocab_size: int) -> list[int]:
@@ -246,28 +141,8 @@ class GPT2Tokenizer:
         ['hi', 'Ġ', 'hi']
         >>> import shutil; shutil.rmtree(folder)
         """
-        try:
-            with open(vocab_json, encoding="utf-8") as f:
-                vocab = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{os.fspath(vocab_json)} is not valid JSON: {err}") from err
-        if not isinstance(vocab, dict):
-            raise ValueError(f"{os.fspath(vocab_json)} must hold a JSON object token -> id, "
-                             f"got {type(vocab).__name__}")
-        try:
-            with open(merges_txt, encoding="utf-8") as f:
-                lines = f.read().split("\n")
-        except UnicodeDecodeError as err:
-            raise ValueError(f"{os.fspath(merges_txt)} is not UTF-8 text: {err}") from err
-        merges = []
-        for n, line in enumerate(lines, start=1):
-            if not line or (n == 1 and line.startswith(MERGES_HEADER)):
-                continue
-            pair = line.split(" ")
-            if len(pair) != 2 or not all(pair):
-                raise ValueError(f"{os.fspath(merges_txt)} line {n}: expected two tokens "
-                                 f"separated by one space, got {line!r}")
-            merges.append(pair)
+        vocab = read_vocab_json(vocab_json)
+        merges = read_merges_txt(merges_txt)
         try:
             return cls(vocab, merges)
         except (TypeError, ValueError) as err:
@@ -285,12 +160,9 @@ class GPT2Tokenizer:
         merges_txt : path
             Written as a ``#version: 0.2`` line, then one merge per line, earliest first.
         """
-        with open(vocab_json, "w", encoding="utf-8") as f:
-            json.dump(self._ids, f, ensure_ascii=False)
+        write_vocab_json(vocab_json, self._ids)
         ranked = sorted(self._ranks.items(), key=lambda item: item[1])
-        with open(merges_txt, "w", encoding="utf-8") as f:
-            f.write(f"{MERGES_HEADER} 0.2\n")
-            f.writelines(f"{a} {b}\n" for (a, b), _ in ranked)
+        write_merges_txt(merges_txt, [pair for pair, _ in ranked])
 
     @property
     def vocab_size(self) -> int:
