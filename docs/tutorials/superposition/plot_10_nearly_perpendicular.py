@@ -46,15 +46,15 @@ the reason is instructive.
 # The Gram matrix of 10,000 vectors would take 400 MB, so the loss and its gradient are
 # computed tile by tile and the matrix is never stored:
 #
-# .. literalinclude:: /../minigpt/superposition/perpendicular.py
+# .. literalinclude:: /../minigpt/superposition/perpendicular/loss.py
 #    :pyobject: perpendicular_loss_and_grad
 #    :no-docstring:
-#    :caption: minigpt/superposition/perpendicular.py
+#    :caption: minigpt/superposition/perpendicular/loss.py
 #
-# .. literalinclude:: /../minigpt/superposition/capacity.py
+# .. literalinclude:: /../minigpt/superposition/capacity/welch.py
 #    :pyobject: welch_bound
 #    :no-docstring:
-#    :caption: minigpt/superposition/capacity.py
+#    :caption: minigpt/superposition/capacity/welch.py
 
 import math
 

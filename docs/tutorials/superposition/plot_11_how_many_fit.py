@@ -48,25 +48,28 @@ what no arrangement can exceed.
 # The code
 # --------
 #
-# .. literalinclude:: /../minigpt/superposition/capacity.py
+# .. literalinclude:: /../minigpt/superposition/capacity/jl.py
 #    :pyobject: jl_min_dim
 #    :no-docstring:
-#    :caption: minigpt/superposition/capacity.py
+#    :caption: minigpt/superposition/capacity/jl.py
 #
-# .. literalinclude:: /../minigpt/superposition/capacity.py
+# .. literalinclude:: /../minigpt/superposition/capacity/random_packing.py
 #    :pyobject: jl_packing_n
 #    :no-docstring:
+#    :caption: minigpt/superposition/capacity/random_packing.py
 #
-# .. literalinclude:: /../minigpt/superposition/capacity.py
+# .. literalinclude:: /../minigpt/superposition/capacity/welch.py
 #    :pyobject: welch_max_n
 #    :no-docstring:
+#    :caption: minigpt/superposition/capacity/welch.py
 #
 # The search for large sets minimizes a squared hinge on every dot product beyond the
 # target, with Adam, keeping the vectors on the unit sphere:
 #
-# .. literalinclude:: /../minigpt/superposition/capacity.py
+# .. literalinclude:: /../minigpt/superposition/capacity/packing.py
 #    :pyobject: _packing_step
 #    :no-docstring:
+#    :caption: minigpt/superposition/capacity/packing.py
 
 import math
 

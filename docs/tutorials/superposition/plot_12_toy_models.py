@@ -43,18 +43,19 @@ stores more features than it has dimensions: superposition, chosen by training.
 #
 # The same :math:`W` encodes and decodes, so its gradient has two parts:
 #
-# .. literalinclude:: /../minigpt/superposition/toy_model.py
+# .. literalinclude:: /../minigpt/superposition/toy_model/model.py
 #    :pyobject: toy_forward
 #    :no-docstring:
-#    :caption: minigpt/superposition/toy_model.py
+#    :caption: minigpt/superposition/toy_model/model.py
 #
-# .. literalinclude:: /../minigpt/superposition/toy_model.py
+# .. literalinclude:: /../minigpt/superposition/toy_model/model.py
 #    :pyobject: toy_backward
 #    :no-docstring:
 #
-# .. literalinclude:: /../minigpt/superposition/toy_model.py
+# .. literalinclude:: /../minigpt/superposition/toy_model/metrics.py
 #    :pyobject: feature_metrics
 #    :no-docstring:
+#    :caption: minigpt/superposition/toy_model/metrics.py
 
 import matplotlib.pyplot as plt
 import numpy as np

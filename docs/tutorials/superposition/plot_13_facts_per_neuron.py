@@ -34,25 +34,27 @@ measured: in facts per neuron, and in bits per parameter.
 # The code
 # --------
 #
-# .. literalinclude:: /../minigpt/superposition/facts_per_neuron.py
+# .. literalinclude:: /../minigpt/superposition/fact_mlp/people.py
 #    :pyobject: make_people
 #    :no-docstring:
-#    :caption: minigpt/superposition/facts_per_neuron.py
+#    :caption: minigpt/superposition/fact_mlp/people.py
 #
 # The loss and its gradients, each backward step the reverse of a forward op of chapter 5:
 #
-# .. literalinclude:: /../minigpt/superposition/facts_per_neuron.py
+# .. literalinclude:: /../minigpt/superposition/fact_mlp/mlp.py
 #    :pyobject: facts_loss_and_grads
 #    :no-docstring:
+#    :caption: minigpt/superposition/fact_mlp/mlp.py
 #
 # The capacity of one width: double the number of facts until training fails, then
 # bisect:
 #
-# .. literalinclude:: /../minigpt/superposition/facts_per_neuron.py
+# .. literalinclude:: /../minigpt/superposition/fact_mlp/capacity.py
 #    :pyobject: fact_capacity
 #    :start-at: lo, hi, n = 0, None, n_start
 #    :end-before: return FactCapacityRow(
 #    :dedent:
+#    :caption: minigpt/superposition/fact_mlp/capacity.py
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -67,7 +69,7 @@ from minigpt.superposition import (
     plot_facts_per_neuron,
     train_fact_mlp,
 )
-from minigpt.superposition.facts_per_neuron import (
+from minigpt.superposition.fact_mlp import (
     ACTIVATION,
     ALLEN_ZHU_LI_BITS,
     PEOPLE_PER_NAME,

@@ -42,12 +42,12 @@ neurons of the demo model.
 # The code
 # --------
 #
-# .. literalinclude:: /../minigpt/superposition/sae.py
+# .. literalinclude:: /../minigpt/superposition/sae/autoencoder.py
 #    :pyobject: sae_forward
 #    :no-docstring:
-#    :caption: minigpt/superposition/sae.py
+#    :caption: minigpt/superposition/sae/autoencoder.py
 #
-# .. literalinclude:: /../minigpt/superposition/sae.py
+# .. literalinclude:: /../minigpt/superposition/sae/autoencoder.py
 #    :pyobject: sae_backward
 #    :no-docstring:
 #
@@ -55,15 +55,17 @@ neurons of the demo model.
 # column's gradient along the column is removed before the Adam step, and the columns are
 # rescaled after it.
 #
-# .. literalinclude:: /../minigpt/superposition/sae.py
+# .. literalinclude:: /../minigpt/superposition/sae/training.py
 #    :pyobject: train_sae
 #    :start-at: loss, grads, z = sae_loss_and_grads(
 #    :end-at: normalize_decoder(params["w_dec"])
 #    :dedent:
+#    :caption: minigpt/superposition/sae/training.py
 #
-# .. literalinclude:: /../minigpt/superposition/sae.py
+# .. literalinclude:: /../minigpt/superposition/sae/step.py
 #    :pyobject: project_decoder_grad
 #    :no-docstring:
+#    :caption: minigpt/superposition/sae/step.py
 
 import matplotlib.pyplot as plt
 import numpy as np

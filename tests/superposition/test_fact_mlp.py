@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigpt import gradcheck
-from minigpt.superposition.facts_per_neuron import (
+from minigpt.superposition.fact_mlp import (
     ALLEN_ZHU_LI_BITS, QUICK_SWEEP, TARGET_RECALL, fact_capacity, facts_loss_and_grads,
     facts_per_neuron, init_mlp_params, make_people, n_mlp_params, plot_facts_per_neuron,
     sport_logits, train_fact_mlp)
@@ -161,3 +161,11 @@ def test_plot_facts_per_neuron():
     assert plot_facts_per_neuron(r, ax=ax) is ax
     assert len(ax.lines) == 2
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- names
+
+def test_facts_per_neuron_is_the_function():
+    import minigpt.superposition as sp
+
+    assert sp.facts_per_neuron is facts_per_neuron and callable(sp.facts_per_neuron)

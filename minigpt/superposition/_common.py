@@ -1,0 +1,54 @@
+"""What every superposition experiment shares: argument checks and Adam's settings.
+
+The experiments live in the subpackages beside this file (:mod:`.perpendicular`,
+:mod:`.capacity`, :mod:`.toy_model`, :mod:`.fact_mlp`, :mod:`.sae`); each checks its
+arguments at the public boundary with the helpers here, so every error names the expected
+and the given value the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+# Adam as torch.optim.Adam's defaults (no weight decay), for every optimization here.
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_real(name: str, value: Any, low: float, high: float, *,
+                low_open: bool = True, high_open: bool = True) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                   np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    x = float(value)
+    below = x <= low if low_open else x < low
+    above = x >= high if high_open else x > high
+    if not math.isfinite(x) or below or above:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be a finite number in {lo}{low}, {high}{hi}, got {value!r}")
+    return x
+
+
+def _check_finite_array(name: str, x: Any, ndim: int | tuple[int, ...]) -> np.ndarray:
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"{name} must be a floating-point ndarray, got {kind}")
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if x.ndim not in ndims:
+        expected = " or ".join(str(k) for k in ndims)
+        raise ValueError(f"{name} must have {expected} dimensions, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite, got {np.count_nonzero(~np.isfinite(x))} "
+                         f"non-finite entries")
+    return x
