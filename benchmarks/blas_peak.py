@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from minigpt.allocator import keep_freed_memory
+
 from ._common import (
     GIGA,
     SHAPES,
@@ -33,7 +35,7 @@ from ._common import (
     threads,
     write_report,
 )
-from .train_step import minigpt_phases, torch_phases
+from . import train_step
 
 GEMM_SIZES = (512, 1024, 2048)
 SMOKE_GEMM_SIZES = (64,)
@@ -62,57 +64,64 @@ def gemm_gflops(n: int, seconds: np.ndarray) -> float:
 
 
 def run(shapes: Sequence[Shape], thread_counts: Sequence[int], sizes: Sequence[int],
-        repeats: dict[str, int], gemm_repeats: int, torch: Any = None
+        repeats: dict[str, int], gemm_repeats: int, torch: Any = None,
+        step_rows: Sequence[dict[str, Any]] | None = None,
         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Measure the GEMM rate per size, then each shape's step beside the largest GEMM.
+    """Measure the GEMM rate per size, then each shape's achieved model FLOP/s.
+
+    The step times are the medians of :func:`benchmarks.train_step.run` (each library in
+    its own processes); pass ``step_rows`` from a run already made to reuse them.
 
     Returns
     -------
     gemm_rows : list of dict
         ``threads``, ``n``, ``gflops``.
     step_rows : list of dict
-        ``shape``, ``threads``, ``peak`` (GFLOP/s of the n = max(sizes) GEMM timed alongside),
-        ``minigpt`` and ``torch`` (achieved model GFLOP/s; NaN without torch), ``share``
-        (minigpt / peak) and ``torch_share``.
+        ``shape``, ``threads``, ``peak`` (GFLOP/s of the n = max(sizes) GEMM), ``minigpt``
+        and ``torch`` (achieved model GFLOP/s; NaN without torch), ``share`` (minigpt /
+        peak) and ``torch_share``.
     """
-    gemm_rows, step_rows = [], []
+    if step_rows is None:
+        step_rows = train_step.run(shapes, thread_counts, repeats, torch)
+    gemm_rows, out = [], []
     n_peak = max(sizes)
     for n_threads in thread_counts:
-        with threads(n_threads, torch):
+        with threads(n_threads):
             for n in sizes:
                 t = interleave({"gemm": gemm(n)}, gemm_repeats)
                 gemm_rows.append({"threads": thread_label(n_threads), "n": n,
                                   "gflops": gemm_gflops(n, t["gemm"])})
-            for shape in shapes:
-                fns = {"gemm": gemm(n_peak), "minigpt": minigpt_phases(shape)["step"]}
-                if torch is not None:
-                    fns["torch"] = torch_phases(torch, shape)["step"]
-                t = interleave(fns, repeats[shape.name])
-                flops = model_flops(shape.config, shape.batch)
-                peak = gemm_gflops(n_peak, t["gemm"])
-                mine = flops / (median_ms(t["minigpt"]) / 1e3) / GIGA
-                theirs = (flops / (median_ms(t["torch"]) / 1e3) / GIGA if "torch" in t
-                          else float("nan"))
-                step_rows.append({"shape": shape.name, "threads": thread_label(n_threads),
-                                  "model_gflop": flops / GIGA, "peak": peak, "minigpt": mine,
-                                  "torch": theirs, "share": mine / peak,
-                                  "torch_share": theirs / peak})
-    return gemm_rows, step_rows
+        peak = gemm_rows[-1]["gflops"]
+        for shape in shapes:
+            r = next(r for r in step_rows if r["shape"] == shape.name and r["phase"] == "step"
+                     and r["threads"] == thread_label(n_threads))
+            flops = model_flops(shape.config, shape.batch)
+            mine = flops / (r["minigpt_ms"] / 1e3) / GIGA
+            theirs = flops / (r["torch_ms"] / 1e3) / GIGA
+            out.append({"shape": shape.name, "threads": thread_label(n_threads),
+                        "model_gflop": flops / GIGA, "peak": peak, "minigpt": mine,
+                        "torch": theirs, "share": mine / peak, "torch_share": theirs / peak})
+    return gemm_rows, out
 
 
-def main(argv: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Parse the options, run, print the tables and write ``blas_peak.md``."""
+def main(argv: Sequence[str] | None = None,
+         step_rows: Sequence[dict[str, Any]] | None = None,
+         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parse the options, run, print the tables and write ``blas_peak.md``; ``step_rows``
+    reuses the step times of a :mod:`~benchmarks.train_step` run."""
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
     parser.add_argument("--sizes", type=int, nargs="+", default=list(GEMM_SIZES),
                         help="GEMM sizes n (default 512 1024 2048); the largest is the peak")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the minigpt command does; see minigpt.allocator
     torch = import_torch(not args.no_torch)
     shapes = [SMOKE] if args.smoke else [SHAPES[s] for s in args.shapes]
     sizes = SMOKE_GEMM_SIZES if args.smoke else args.sizes
     repeats = {s.name: SMOKE_REPEATS if args.smoke else REPEATS[s.name] for s in shapes}
     gemm_rows, step_rows = run(shapes, args.threads, sizes, repeats,
-                               SMOKE_REPEATS if args.smoke else PEAK_SIZE_REPEATS, torch)
+                               SMOKE_REPEATS if args.smoke else PEAK_SIZE_REPEATS, torch,
+                               step_rows)
 
     gemm_table = markdown_table(
         ["threads", "n", "GFLOP/s"],
@@ -126,8 +135,9 @@ def main(argv: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], list[
     blocks = ["float32 throughout; medians; a step is forward, backward and AdamW.",
               "\n".join(f"- {line}" for line in machine_info(torch)),
               "numpy GEMM (`np.matmul` of two n x n matrices, 2 n^3 FLOPs):", gemm_table,
-              "Training step, model FLOPs (6 N + 12 L T d per token) per second, timed "
-              "alternately with the largest GEMM:", step_table]
+              "Training step, model FLOPs (6 N + 12 L T d per token) per second, from the "
+              "median step times of train_step (each library in its own processes), against "
+              "the largest GEMM's rate:", step_table]
     print("\n\n".join(blocks[1:]))
     path = write_report(args.out, "blas_peak", "GEMM peak and achieved model FLOP/s", blocks)
     print(f"\nwrote {path}")

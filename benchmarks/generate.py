@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigpt import GPT
+from minigpt.allocator import keep_freed_memory
 
 from ._common import (
     MS_PER_S,
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--prompt-tokens", type=int, default=PROMPT_TOKENS)
     parser.add_argument("--batch", type=int, default=1)
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the minigpt command does; see minigpt.allocator
     shape = SMOKE if args.smoke else SHAPES["small"]
     new_tokens = SMOKE_NEW_TOKENS if args.smoke else args.new_tokens
     n_ctx = args.prompt_tokens + new_tokens

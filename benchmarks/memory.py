@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigpt import GPT, GPTConfig, count_params
+from minigpt.allocator import keep_freed_memory
 from minigpt.nn import cross_entropy_forward
 from minigpt.optim import AdamW
 
@@ -169,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the minigpt command does; see minigpt.allocator
     shapes = [SMOKE] if args.smoke else [SHAPES[s] for s in args.shapes]
     rows = run(shapes)
 

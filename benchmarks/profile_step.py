@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from minigpt.allocator import keep_freed_memory
 from minigpt.optim import AdamW
 
 from ._common import (
@@ -113,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], float
     parser.add_argument("--shape", choices=list(SHAPES), default="medium")
     parser.add_argument("--steps", type=int, default=STEPS)
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the minigpt command does; see minigpt.allocator
     shape = SMOKE if args.smoke else SHAPES[args.shape]
     n_threads = args.threads[0]
     rows, step_ms = profile(shape, n_threads, 1 if args.smoke else args.steps)

@@ -1,14 +1,18 @@
 """Training-step time: minigpt against PyTorch eager on the same weights, shapes and threads.
 
-For each shape (tiny, small, medium) and thread count, three phases are timed, the two
-libraries taking turns (A B A B ...) so that a busy machine slows both alike:
+For each shape (tiny, small, medium) and thread count, three phases are timed:
 
 * ``forward``: logits for a batch, no gradient kept (``GPT.forward`` / ``torch.no_grad``);
 * ``forward+backward``: the loss and every parameter's gradient;
-* ``step``: forward, backward and an AdamW update, i.e. one training step;
-* ``step, thread rule``: minigpt's step under the BLAS thread count that its training loop
-  chooses within the given budget (:func:`minigpt.threads.training_blas_threads`: one
-  thread for small models), against the same PyTorch step as above.
+* ``step``: forward, backward and an AdamW update, i.e. one training step.
+
+Each library runs in a process of its own, and the processes take turns (minigpt, torch,
+minigpt, torch), so that a busy machine slows both alike. Sharing one process would make
+each library pay for the other: after every call, OpenBLAS's and PyTorch's worker threads
+keep spinning for a while and take the cores the other library's next call needs, and one
+library's memory use changes when the C library hands the other's freed memory back to the
+kernel. Every process calls :func:`minigpt.allocator.keep_freed_memory` first, as the
+``minigpt`` command does (PyTorch's step time does not change with it).
 
 The ratio minigpt / torch (below 1: minigpt is faster) is taken between medians of the
 same run. Without torch, minigpt is timed alone.
@@ -18,13 +22,18 @@ Run ``python -m benchmarks.train_step`` (``--help`` for the options).
 
 from __future__ import annotations
 
+import argparse
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from minigpt.allocator import keep_freed_memory
 from minigpt.optim import AdamW
-from minigpt.threads import blas_threads, training_blas_threads
 
 from ._common import (
     LEARNING_RATE,
@@ -47,9 +56,12 @@ from ._common import (
     write_report,
 )
 
-PHASES = ("forward", "forward+backward", "step", "step, thread rule")
-REPEATS = {"tiny": 30, "small": 15, "medium": 7}  # timed calls of each phase and library
+PHASES = ("forward", "forward+backward", "step")
+REPEATS = {"tiny": 30, "small": 16, "medium": 8}  # timed calls of each phase and library
+ROUNDS = 2  # processes per library and (shape, threads), taking turns
 SMOKE_REPEATS = 2
+ALL_SHAPES = {**SHAPES, SMOKE.name: SMOKE}
+REPO = Path(__file__).resolve().parents[1]
 HEADERS = ["shape", "threads", "phase", "minigpt ms", "torch ms", "minigpt / torch",
            "ratio of fastest runs"]
 
@@ -64,13 +76,9 @@ def minigpt_phases(shape: Shape) -> dict[str, Callable[[], Any]]:
         _, grads = model.loss_and_grads(idx, targets)
         opt.step(grads)
 
-    def step_thread_rule() -> None:
-        with blas_threads(training_blas_threads(model.config, idx.size)):
-            step()
-
     return {"forward": lambda: model.forward(idx),
             "forward+backward": lambda: model.loss_and_grads(idx, targets),
-            "step": step, "step, thread rule": step_thread_rule}
+            "step": step}
 
 
 def torch_phases(torch: Any, shape: Shape, attention: str = "sdpa") -> dict[str, Callable[[], Any]]:
@@ -91,8 +99,7 @@ def torch_phases(torch: Any, shape: Shape, attention: str = "sdpa") -> dict[str,
         forward_backward()
         opt.step()
 
-    return {"forward": forward, "forward+backward": forward_backward, "step": step,
-            "step, thread rule": step}
+    return {"forward": forward, "forward+backward": forward_backward, "step": step}
 
 
 def initial_losses(torch: Any, shape: Shape) -> tuple[float, float]:
@@ -106,8 +113,30 @@ def initial_losses(torch: Any, shape: Shape) -> tuple[float, float]:
     return loss, tloss
 
 
+def worker(library: str, shape: Shape, n: int, repeats: int, attention: str) -> dict[str, list[float]]:
+    """Time the phases of one library in this process: ``repeats`` calls of each, after one
+    untimed call; returns phase -> seconds of every timed call."""
+    keep_freed_memory()
+    torch = import_torch() if library == "torch" else None
+    with threads(n, torch):
+        fns = minigpt_phases(shape) if library == "minigpt" else torch_phases(torch, shape, attention)
+        return {phase: interleave({phase: fns[phase]}, repeats)[phase].tolist() for phase in PHASES}
+
+
+def _in_process(library: str, shape: Shape, n: int, repeats: int,
+                attention: str) -> dict[str, list[float]]:
+    """:func:`worker` in a fresh Python process."""
+    cmd = [sys.executable, "-m", "benchmarks.train_step", "--worker", library, "--shapes",
+           shape.name, "--threads", str(n), "--repeats", str(repeats),
+           "--torch-attention", attention]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
 def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str, int],
-        torch: Any = None, attention: str = "sdpa") -> list[dict[str, Any]]:
+        torch: Any = None, attention: str = "sdpa", rounds: int = ROUNDS) -> list[dict[str, Any]]:
     """Time every (shape, threads, phase); one dict per row of the table.
 
     Each row has ``shape``, ``threads``, ``phase``, ``minigpt_ms`` and ``torch_ms`` (medians;
@@ -115,24 +144,23 @@ def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str
     ratio between the fastest call of each: a cross-check that a burst of load from other
     processes, which can hold up a two-thread run many times over, does not move.
     """
+    libraries = ["minigpt"] + (["torch"] if torch is not None else [])
     rows = []
     for shape in shapes:
+        per_round = max(1, -(-repeats[shape.name] // rounds))
         for n in thread_counts:
-            with threads(n, torch):
-                mine = minigpt_phases(shape)
-                theirs = torch_phases(torch, shape, attention) if torch is not None else {}
-                for phase in PHASES:
-                    fns = {"minigpt": mine[phase]}
-                    if theirs:
-                        fns["torch"] = theirs[phase]
-                    t = interleave(fns, repeats[shape.name])
-                    m = median_ms(t["minigpt"])
-                    tt = median_ms(t["torch"]) if "torch" in t else float("nan")
-                    fastest = (t["minigpt"].min() / t["torch"].min() if "torch" in t
-                               else float("nan"))
-                    rows.append({"shape": shape.name, "threads": thread_label(n), "phase": phase,
-                                 "minigpt_ms": m, "torch_ms": tt, "ratio": m / tt,
-                                 "ratio_min": fastest})
+            t: dict[str, dict[str, list[float]]] = {lib: {p: [] for p in PHASES} for lib in libraries}
+            for _ in range(rounds):
+                for lib in libraries:
+                    for phase, seconds in _in_process(lib, shape, n, per_round, attention).items():
+                        t[lib][phase] += seconds
+            for phase in PHASES:
+                mine = np.array(t["minigpt"][phase])
+                theirs = np.array(t["torch"][phase]) if torch is not None else np.array([np.nan])
+                m, tt = median_ms(mine), median_ms(theirs)
+                rows.append({"shape": shape.name, "threads": thread_label(n), "phase": phase,
+                             "minigpt_ms": m, "torch_ms": tt, "ratio": m / tt,
+                             "ratio_min": float(mine.min() / theirs.min())})
     return rows
 
 
@@ -146,12 +174,19 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Parse the options, run, print the table and write ``train_step.md``."""
     parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
+    parser.add_argument("--shapes", nargs="+", choices=list(ALL_SHAPES), default=list(SHAPES))
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed calls per phase and library (default: 30 / 15 / 7 by shape)")
     parser.add_argument("--torch-attention", choices=["sdpa", "explicit"], default="sdpa",
                         help="PyTorch's fused attention kernel, or its four explicit steps")
+    parser.add_argument("--worker", choices=["minigpt", "torch"], default=None,
+                        help=argparse.SUPPRESS)  # one library, one shape: timings as JSON
     args = parser.parse_args(argv)
+    if args.worker is not None:
+        shape = ALL_SHAPES[args.shapes[0]]
+        times = worker(args.worker, shape, args.threads[0], args.repeats, args.torch_attention)
+        print(json.dumps(times))
+        return []
     torch = import_torch(not args.no_torch)
     shapes = [SMOKE] if args.smoke else [SHAPES[s] for s in args.shapes]
     default = SMOKE_REPEATS if args.smoke else None

@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from .allocator import keep_freed_memory
 from .config import GPT3_TABLE, GPTConfig, count_params, gpt3_config
 from .interp.tables import jsonable
+from .threads import blas_threads
 
 
 class UserError(Exception):
@@ -393,12 +395,27 @@ def _cmd_superposition(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- the parser
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``minigpt`` command, one subparser per subcommand."""
     parser = argparse.ArgumentParser(
         prog="minigpt",
         description="A GPT-3-shaped transformer in numpy that shows where a model keeps its facts.",
     )
+    parser.add_argument("--blas-threads", type=_positive_int, default=None, metavar="N",
+                        help="BLAS threads for every matrix product (default: one per core); "
+                             "1 is faster when other work keeps the cores busy "
+                             "(needs threadpoolctl: pip install 'minigpt[fast]')")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -515,8 +532,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    keep_freed_memory()  # this process is ours: reuse freed memory (see minigpt.allocator)
     try:
-        return func(args)
+        with blas_threads(args.blas_threads):
+            return func(args)
     except (UserError, ValueError, OSError) as e:
         print(f"minigpt {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -1,17 +1,21 @@
 """How many threads numpy's BLAS may use while a block of code runs.
 
 numpy hands every matrix product to a BLAS library (OpenBLAS in numpy's wheels), which
-splits large products across its worker threads: on two cores a big product runs nearly
-twice as fast. A small product gains nothing; handing it out costs more than computing
-it, and OpenBLAS's workers keep spinning for a while after each product, taking a core
-from numpy's own elementwise work (GELU, LayerNorm, softmax, Adam), which always runs on
-one thread. A tiny model's training step is mostly such small products and elementwise
-work, so it runs faster on one BLAS thread.
+splits each product across its worker threads, one per core by default. On an otherwise
+idle machine that is the right choice, even for minigpt's smallest models: with two cores a
+training step is 1.2 to 1.5 times faster on two threads than on one (see
+``benchmarks/threads.py`` and the Performance page). On a machine whose cores are already
+busy with other work it is the wrong one: OpenBLAS's workers wait for each other at the end
+of every product, and a worker that has lost its core holds up the step; with one other
+busy process, one thread was faster at every model size measured, and under heavier load up
+to twenty times faster.
 
-:func:`blas_threads` sets the thread count for a ``with`` block and restores it after;
-:func:`training_blas_threads` is the rule :func:`minigpt.train.train` uses to choose it.
-Both need the optional package ``threadpoolctl`` (``pip install "minigpt[fast]"``); without
-it they leave the BLAS alone. Importing minigpt never changes a thread setting.
+Only the user knows whether the cores are free, so minigpt does not guess:
+:func:`blas_threads` sets the count for a ``with`` block and restores it after, and
+:class:`minigpt.train.TrainSettings` (``blas_threads``) and ``minigpt train --blas-threads``
+pass a count to the training loop. They need the optional package ``threadpoolctl``
+(``pip install "minigpt[fast]"``); without it the BLAS default stays. Importing minigpt
+never changes a thread setting.
 """
 
 from __future__ import annotations
@@ -20,13 +24,6 @@ import contextlib
 import functools
 from collections.abc import Iterator
 from typing import Any
-
-from .config import GPTConfig
-
-# The training loop uses one BLAS thread when the largest product of a step, the MLP's
-# up-projection (2 * tokens * d_model * d_ff FLOPs), is below this; see the threads
-# benchmark (benchmarks/threads.py) for the measurements behind it.
-SINGLE_THREAD_MAX_FLOPS = 64e6
 
 
 @functools.cache
@@ -49,6 +46,28 @@ def threadpoolctl_available() -> bool:
     True
     """
     return _controller() is not None
+
+
+def check_thread_count(n: Any, name: str = "n") -> int | None:
+    """``n`` if it is a thread count (an int >= 1) or None; otherwise a clear error.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is neither an int nor None (``bool`` is not a count).
+    ValueError
+        If ``n`` is an int below 1.
+
+    Examples
+    --------
+    >>> check_thread_count(2), check_thread_count(None)
+    (2, None)
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
+        raise TypeError(f"{name} must be an int or None, got {type(n).__name__} {n!r}")
+    if n is not None and n < 1:
+        raise ValueError(f"{name} must be >= 1 or None, got {n}")
+    return n
 
 
 @contextlib.contextmanager
@@ -76,46 +95,10 @@ def blas_threads(n: int | None) -> Iterator[None]:
     >>> float(product[0, 0])
     64.0
     """
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int)):
-        raise TypeError(f"n must be an int or None, got {type(n).__name__} {n!r}")
-    if n is not None and n < 1:
-        raise ValueError(f"n must be >= 1 or None, got {n}")
+    check_thread_count(n)
     controller = None if n is None else _controller()
     if controller is None:
         yield
         return
     with controller.limit(limits=n, user_api="blas"):
         yield
-
-
-def training_blas_threads(config: GPTConfig, tokens: int) -> int | None:
-    """The BLAS thread count the training loop uses for a model and batch.
-
-    Parameters
-    ----------
-    config : GPTConfig
-    tokens : int
-        Tokens per step, batch size x block size.
-
-    Returns
-    -------
-    int or None
-        1 when the step's largest matrix product, the MLP up-projection of all tokens
-        (:math:`2 \\cdot \\text{tokens} \\cdot C \\cdot F` FLOPs), is below
-        ``SINGLE_THREAD_MAX_FLOPS``; otherwise ``None``: BLAS keeps its default.
-
-    Examples
-    --------
-    >>> tiny = GPTConfig(vocab_size=256, n_ctx=32, n_layer=2, n_head=4, d_model=64)
-    >>> training_blas_threads(tiny, tokens=8 * 32)
-    1
-    >>> big = GPTConfig(vocab_size=512, n_ctx=128, n_layer=6, n_head=6, d_model=384)
-    >>> training_blas_threads(big, tokens=8 * 128) is None
-    True
-    """
-    if not isinstance(config, GPTConfig):
-        raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}")
-    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
-        raise ValueError(f"tokens must be an int >= 1, got {tokens!r}")
-    flops = 2.0 * tokens * config.d_model * config.d_ff
-    return 1 if flops < SINGLE_THREAD_MAX_FLOPS else None

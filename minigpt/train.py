@@ -19,7 +19,7 @@ from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from .model import GPT, check_token_ids
 from .nn import cross_entropy_forward
 from .optim import AdamW, clip_grad_norm, lr_at
-from .threads import blas_threads, training_blas_threads
+from .threads import blas_threads, check_thread_count
 
 
 class NonFiniteError(FloatingPointError):
@@ -57,11 +57,11 @@ class TrainSettings:
         only at the end.
     seed : int
         Seeds the batch sampling.
-    blas_threads : "auto", int or None
-        BLAS threads while training: ``"auto"`` lets
-        :func:`minigpt.threads.training_blas_threads` choose (one thread for small models),
-        an int sets the count, ``None`` leaves the BLAS default. Takes effect only with
-        ``threadpoolctl`` installed; restored when training ends.
+    blas_threads : int or None
+        BLAS threads while training; ``None`` keeps the BLAS default (one per core, the
+        fastest on an idle machine). Set 1 when other work keeps the cores busy (see
+        :mod:`minigpt.threads`). Takes effect with ``threadpoolctl`` installed; restored
+        when training ends.
     """
 
     steps: int = 1000
@@ -76,7 +76,7 @@ class TrainSettings:
     eval_batches: int = 4
     checkpoint_every: int = 0
     seed: int = 0
-    blas_threads: int | str | None = "auto"
+    blas_threads: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_batches"):
@@ -96,10 +96,7 @@ class TrainSettings:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.block_size is not None and self.block_size < 1:
             raise ValueError(f"block_size must be None or >= 1, got {self.block_size}")
-        threads = self.blas_threads
-        if not (threads is None or threads == "auto"
-                or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1)):
-            raise ValueError(f'blas_threads must be "auto", an int >= 1 or None, got {threads!r}')
+        check_thread_count(self.blas_threads, "blas_threads")
 
 
 @dataclass
@@ -306,10 +303,8 @@ def train(
     result = TrainResult(start_step=step, step=step)
     bar = _progress_bar(last, step, progress)
     tokens = settings.batch_size * block_size
-    threads = (training_blas_threads(cfg, tokens) if settings.blas_threads == "auto"
-               else settings.blas_threads)
     t0 = time.perf_counter()
-    with blas_threads(threads):
+    with blas_threads(settings.blas_threads):
         while step < last:
             x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
             loss, grads = model.loss_and_grads(x, y)

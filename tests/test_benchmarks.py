@@ -20,7 +20,7 @@ from benchmarks import (
     memory,
     profile_step,
     run_all,
-    thread_rule,
+    blas_threads,
     train_step,
 )
 from benchmarks._common import SMOKE, TorchGPT, make_batch, make_model, model_flops
@@ -28,7 +28,7 @@ from minigpt import GPT
 from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "thread_rule", "profile_step")
+SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "blas_threads", "profile_step")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -58,7 +58,7 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("module", [_common, ablation, blas_peak, generate, memory, profile_step,
-                                    run_all, thread_rule, train_step])
+                                    run_all, blas_threads, train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -129,8 +129,6 @@ def test_importing_minigpt_leaves_thread_settings_alone():
 
 def test_targets_table_marks_met_missed_and_missing():
     steps = [{"shape": "tiny", "threads": "2", "phase": "step", "ratio": 0.4, "ratio_min": 0.3},
-             {"shape": "tiny", "threads": "2", "phase": "step, thread rule", "ratio": 0.45,
-              "ratio_min": 0.44},
              {"shape": "small", "threads": "2", "phase": "step", "ratio": 0.95}]
     peak = [{"shape": "medium", "threads": "2", "share": 0.75}]
     gen = [{"threads": "default", "speedup": 4.0}]
@@ -139,9 +137,7 @@ def test_targets_table_marks_met_missed_and_missing():
     notes = {r[0]: r[4] for r in run_all.targets(steps, peak, gen, mem)}
     assert rows["step time minigpt / torch, tiny"] == ["0.40", "yes"]
     assert notes["step time minigpt / torch, tiny"] == "fastest runs: 0.30"
-    assert rows["step time minigpt / torch, tiny (minigpt's thread rule)"] == ["0.45", "yes"]
     assert rows["step time minigpt / torch, small"] == ["0.95", "no"]
-    assert rows["step time minigpt / torch, small (minigpt's thread rule)"] == ["not measured", "-"]
     assert rows["step time minigpt / torch, medium"] == ["not measured", "-"]
     assert rows["medium model FLOP/s / GEMM peak"] == ["0.75", "yes"]
     assert rows["KV cache speedup, small, 256 new tokens"] == ["4.00", "no"]
@@ -168,12 +164,13 @@ def test_ablation_smoke_against_the_revision_before_the_optimizations(tmp_path):
     assert "without / now" in (tmp_path / "ablation.md").read_text()
 
 
-def test_thread_rule_rows_name_the_rule_and_the_fastest():
-    rows = thread_rule.run([16], [64, 4096], [1, 2], repeats=1)
-    assert [(r["d_model"], r["tokens"]) for r in rows] == [(16, 64), (16, 4096)]
+def test_blas_threads_rows_name_the_fastest_count_idle_and_busy():
+    rows = blas_threads.run([16], [64], [1, 2], repeats=1)
+    assert [r["condition"] for r in rows] == ["idle", "busy"]
     for r in rows:
-        assert r["mflop"] == pytest.approx(2 * r["tokens"] * 16 * 64 / 1e6)
+        assert (r["d_model"], r["tokens"]) == (16, 64)
+        assert r["mflop"] == pytest.approx(2 * 64 * 16 * 64 / 1e6)
         assert r["fastest"] == min(r["ms"], key=r["ms"].get)
-        assert r["rule_ok"] == (r["rule"] == r["fastest"])
-    # 0.13 MFLOP is below the rule's bound: one thread (when threadpoolctl can set it)
-    assert rows[0]["rule"] in ("1", "default")
+    with pytest.raises(ValueError, match="condition must be one of"):
+        with blas_threads.condition("loaded"):
+            pass

@@ -1,4 +1,4 @@
-"""Tests for minigpt.threads: BLAS thread limits and the training loop's thread rule."""
+"""Tests for minigpt.threads: BLAS thread limits, in a block, in training and in the CLI."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from minigpt import GPT, GPTConfig
-from minigpt.threads import (SINGLE_THREAD_MAX_FLOPS, blas_threads, threadpoolctl_available,
-                             training_blas_threads)
+from minigpt.cli import main
+from minigpt.threads import blas_threads, check_thread_count, threadpoolctl_available
 from minigpt.train import TrainSettings, train
 from tests.helpers import require
 
@@ -53,26 +53,13 @@ def test_blas_threads_rejects_bad_counts(n, error, match):
             pass
 
 
-def test_thread_rule_is_one_thread_below_the_flop_bound_only():
-    C, F = TINY.d_model, TINY.d_ff
-    tokens_at_bound = int(SINGLE_THREAD_MAX_FLOPS // (2 * C * F))  # largest count below it
-    assert 2.0 * tokens_at_bound * C * F < SINGLE_THREAD_MAX_FLOPS
-    assert training_blas_threads(TINY, tokens_at_bound) == 1
-    assert training_blas_threads(TINY, tokens_at_bound + 1) is None
-    assert training_blas_threads(TINY, 8 * 32) == 1  # the benchmarks' tiny shape
-    medium = GPTConfig(vocab_size=512, n_ctx=128, n_layer=6, n_head=6, d_model=384)
-    assert training_blas_threads(medium, 8 * 128) is None
+def test_check_thread_count_names_the_argument():
+    assert check_thread_count(3, "k") == 3 and check_thread_count(None) is None
+    with pytest.raises(ValueError, match="k must be >= 1 or None, got 0"):
+        check_thread_count(0, "k")
 
 
-def test_thread_rule_rejects_bad_input():
-    with pytest.raises(TypeError, match="GPTConfig, got dict"):
-        training_blas_threads({"d_model": 64}, 10)
-    for tokens in (0, 2.5, True):
-        with pytest.raises(ValueError, match="tokens must be an int >= 1"):
-            training_blas_threads(TINY, tokens)
-
-
-@pytest.mark.parametrize("setting, inside", [("auto", 1), (1, 1), (None, None)])
+@pytest.mark.parametrize("setting, inside", [(1, 1), (None, None)])
 def test_training_loop_runs_under_its_thread_setting(setting, inside):
     before = blas_thread_counts()
     cfg = GPTConfig(vocab_size=16, n_ctx=8, n_layer=1, n_head=2, d_model=8)
@@ -93,7 +80,32 @@ def test_training_loop_runs_under_its_thread_setting(setting, inside):
     assert blas_thread_counts() == before
 
 
-@pytest.mark.parametrize("bad", [0, -1, "fast", 1.5, True])
-def test_train_settings_reject_bad_thread_setting(bad):
-    with pytest.raises(ValueError, match='blas_threads must be "auto", an int >= 1 or None'):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), ("auto", TypeError),
+                                        (1.5, TypeError), (True, TypeError)])
+def test_train_settings_reject_bad_thread_setting(bad, error):
+    with pytest.raises(error, match="blas_threads must be"):
         TrainSettings(blas_threads=bad)
+
+
+def test_cli_runs_its_command_under_the_thread_setting(monkeypatch, capsys):
+    before = blas_thread_counts()
+    seen = []
+    import minigpt.cli as cli
+
+    def spy(args):
+        seen.append(blas_thread_counts())
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_params", spy)
+    assert main(["--blas-threads", "1", "params"]) == 0
+    assert main(["params"]) == 0
+    assert seen == [[1] * len(before), before]
+    assert blas_thread_counts() == before
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-3"])
+def test_cli_rejects_bad_thread_counts(bad, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--blas-threads", bad, "params"])
+    assert exit_info.value.code == 2
+    assert "--blas-threads: expected an int >= 1" in capsys.readouterr().err

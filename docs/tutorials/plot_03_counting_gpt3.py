@@ -177,7 +177,8 @@ for d_model, n_head in ((5120, 40), (5140, 20)):
 # From the command line
 # ---------------------
 #
-# ``minigpt params`` prints the same counts (:func:`minigpt.cli.gpt3_param_table`); here it
-# runs through :func:`minigpt.cli.main`, as the command does:
+# ``minigpt params`` prints the same counts (:func:`minigpt.cli.gpt3_param_table`, laid out
+# by :func:`minigpt.cli.format_param_table`); here it runs through :func:`minigpt.cli.main`,
+# as the command does:
 
 exit_code = main(["params"])

@@ -98,10 +98,10 @@ fig.tight_layout()
 # The data
 # --------
 #
-# The corpus is every fact of the bank in every sentence template, one sentence per line
-# (:func:`minigpt.data.facts_corpus`). Each training window starts at the beginning of a
-# line, as a prompt does, and its targets are its inputs shifted by one token
-# (:func:`minigpt.train.get_batch`):
+# The corpus is every fact of the bank in every sentence template, one sentence
+# (:func:`minigpt.data.sentence`) per line (:func:`minigpt.data.facts_corpus`). Each
+# training window starts at the beginning of a line, as a prompt does, and its targets are
+# its inputs shifted by one token (:func:`minigpt.train.get_batch`):
 
 facts = load_facts()
 corpus = facts_corpus()
@@ -136,7 +136,8 @@ print(f"{n_decayed:,} of {sum(int(np.prod(v)) for v in shapes.values()):,} param
 # the run returns a :class:`minigpt.train.TrainResult` and saves a checkpoint with
 # :func:`minigpt.checkpoint.save_checkpoint`. This book trains the model once per build and
 # every chapter loads that checkpoint (:func:`minigpt.facts.load_model`, which reads it with
-# :func:`minigpt.checkpoint.load_checkpoint`); the numbers below are from that run.
+# :func:`minigpt.checkpoint.load_checkpoint`); the numbers below are from that run, its
+# evaluation loss measured on fixed batches by :func:`minigpt.train.evaluate`.
 
 model, tokenizer, history = demo_model()
 cfg = model.config

@@ -64,7 +64,8 @@ what no arrangement can exceed.
 #    :caption: minigpt/superposition/capacity/welch.py
 #
 # The search for large sets minimizes a squared hinge on every dot product beyond the
-# target, with Adam, keeping the vectors on the unit sphere:
+# target (:func:`~minigpt.superposition.packing_loss_and_grad`), with Adam, keeping the
+# vectors on the unit sphere:
 #
 # .. literalinclude:: /../minigpt/superposition/capacity/packing.py
 #    :pyobject: _packing_step
@@ -94,7 +95,8 @@ from minigpt.superposition.capacity import WELCH_ORDERS
 #
 # Take 300 random points in 1,000 dimensions, project them at random to :math:`k`
 # dimensions (:func:`~minigpt.superposition.random_projection_distortion`), and measure
-# the worst stretch or shrink of a squared distance among all pairs. At the :math:`k` the
+# the worst stretch or shrink of a squared distance among all pairs
+# (:class:`~minigpt.superposition.ProjectionDistortion`). At the :math:`k` the
 # lemma asks for, both must stay within :math:`1 \pm \epsilon`:
 
 rng = np.random.default_rng(0)
@@ -160,7 +162,8 @@ for r in rows:
 fig = plot_capacity(rows)
 
 # %%
-# Every set found is a certificate (its vectors are kept in the result), and none exceeds
+# Every set found is a certificate (its vectors are kept in the
+# :class:`~minigpt.superposition.PackingResult`), and none exceeds
 # its Welch bound. Directions per dimension at the largest :math:`d`, for each tolerance:
 
 bands = sorted({r.band_deg for r in rows}, reverse=True)

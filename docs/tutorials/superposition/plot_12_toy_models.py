@@ -41,7 +41,9 @@ stores more features than it has dimensions: superposition, chosen by training.
 # The code
 # --------
 #
-# The same :math:`W` encodes and decodes, so its gradient has two parts:
+# The same :math:`W` encodes and decodes (:func:`~minigpt.superposition.toy_forward`), so
+# its gradient has two parts (:func:`~minigpt.superposition.toy_backward`);
+# :func:`~minigpt.superposition.feature_metrics` takes the paper's measurements per feature:
 #
 # .. literalinclude:: /../minigpt/superposition/toy_model/model.py
 #    :pyobject: toy_forward
@@ -77,8 +79,10 @@ from minigpt.superposition.toy_model import DEFAULT_IMPORTANCE_DECAY, REPRESENTE
 # The backward, checked
 # ---------------------
 #
-# Both parts of :math:`dW` and the bias gradient against finite differences, in float64
-# (:func:`minigpt.gradcheck`, chapter 5):
+# Both parts of :math:`dW` and the bias gradient, through the importance-weighted error
+# (:func:`~minigpt.superposition.importance_mse_forward` and
+# :func:`~minigpt.superposition.importance_mse_backward`), against finite differences in
+# float64 (:func:`minigpt.gradcheck`, chapter 5):
 
 params = init_toy_params(5, 2, seed=0, dtype=np.float64)
 x = sample_features(64, 5, 0.5, np.random.default_rng(0), dtype=np.float64)  # (B, n)
@@ -95,7 +99,8 @@ assert check.ok
 #
 # The paper's first demonstration: :math:`n = 5` features, :math:`m = 2` hidden
 # dimensions, importances :math:`0.9^i`, one model per sparsity, each trained with Adam on
-# fresh batches (:func:`~minigpt.superposition.sparsity_sweep`). A feature counts as
+# fresh batches (:func:`~minigpt.superposition.train_toy_model`, called by
+# :func:`~minigpt.superposition.sparsity_sweep`). A feature counts as
 # represented when its column is longer than the threshold printed:
 
 results = sparsity_sweep()

@@ -19,7 +19,7 @@ measured: in facts per neuron, and in bits per parameter.
 # :math:`K` last names :math:`J_b`, each shared by several people so that no single name
 # gives the sport away, and :math:`S` sports :math:`B_s`. Person :math:`n` is the vector
 # :math:`E_n = M_{a_n} + J_{b_n}`. The MLP's output is added to it, and the sport is read
-# along the sport directions, as in the video:
+# along the sport directions, as in the video (:func:`~minigpt.superposition.sport_logits`):
 #
 # .. math::
 #
@@ -29,7 +29,8 @@ measured: in facts per neuron, and in bits per parameter.
 #
 # A width :math:`F` *stores* :math:`N` facts when, after training, at least 99% of them
 # have their sport as the largest :math:`z_{n,s}`. Each sport is drawn uniformly, so a
-# fact carries :math:`\log_2 S` bits, and the MLP has :math:`2Fd + F + d` parameters.
+# fact carries :math:`\log_2 S` bits, and the MLP has :math:`2Fd + F + d` parameters
+# (:func:`~minigpt.superposition.n_mlp_params`).
 #
 # The code
 # --------
@@ -46,8 +47,8 @@ measured: in facts per neuron, and in bits per parameter.
 #    :no-docstring:
 #    :caption: minigpt/superposition/fact_mlp/mlp.py
 #
-# The capacity of one width: double the number of facts until training fails, then
-# bisect:
+# The capacity of one width (:func:`~minigpt.superposition.fact_capacity`): double the
+# number of facts until training fails, then bisect:
 #
 # .. literalinclude:: /../minigpt/superposition/fact_mlp/capacity.py
 #    :pyobject: fact_capacity

@@ -35,12 +35,17 @@ neurons of the demo model.
 #     L = \frac{1}{B v} \sum_b \lVert x_b - \hat x_b \rVert^2
 #         + \frac{\lambda}{B \sqrt{v}} \sum_b \lVert z_b \rVert_1 .
 #
-# The *TopK* variant (OpenAI, Gao et al. 2024) drops the penalty and keeps, for each
-# input, only the :math:`k` largest pre-activations. Column :math:`j` of :math:`W_{dec}` is
-# the direction latent :math:`j` writes: the candidate feature.
+# :func:`~minigpt.superposition.sae_loss_forward` computes it, and
+# :func:`~minigpt.superposition.sae_loss_backward` its gradients. The *TopK* variant
+# (OpenAI, Gao et al. 2024) drops the penalty and keeps, for each input, only the :math:`k`
+# largest pre-activations. Column :math:`j` of :math:`W_{dec}` is the direction latent
+# :math:`j` writes: the candidate feature.
 #
 # The code
 # --------
+#
+# The encoder and decoder, :func:`~minigpt.superposition.sae_forward`, and their backward,
+# :func:`~minigpt.superposition.sae_backward`:
 #
 # .. literalinclude:: /../minigpt/superposition/sae/autoencoder.py
 #    :pyobject: sae_forward
@@ -51,9 +56,10 @@ neurons of the demo model.
 #    :pyobject: sae_backward
 #    :no-docstring:
 #
-# One training step keeps the decoder's columns on the unit sphere: the part of each
-# column's gradient along the column is removed before the Adam step, and the columns are
-# rescaled after it.
+# One training step of :func:`~minigpt.superposition.train_sae` keeps the decoder's columns
+# on the unit sphere: the part of each column's gradient along the column is removed
+# before the Adam step (:func:`~minigpt.superposition.project_decoder_grad`), and the
+# columns are rescaled after it (:func:`~minigpt.superposition.normalize_decoder`).
 #
 # .. literalinclude:: /../minigpt/superposition/sae/training.py
 #    :pyobject: train_sae
@@ -153,7 +159,9 @@ fig.tight_layout()
 
 # %%
 # Both versions find the planted directions almost exactly, each with a few active
-# latents per sample (mean L0 in the tables). The ReLU version chooses its sparsity
+# latents per sample (mean L0 in the tables: :func:`~minigpt.superposition.evaluate_sae`
+# measures it on all the data, and each :class:`~minigpt.superposition.SAEResult` keeps
+# it). The ReLU version chooses its sparsity
 # through :math:`\lambda`; TopK fixes it at :math:`k` by construction and leaves more
 # latents unused (the dead share).
 #
@@ -162,10 +170,12 @@ fig.tight_layout()
 #
 # Chapter 8 found that the demo model looks its facts up at the last prompt token, in the
 # MLPs of its first layers. Collect the neurons of the last of those layers at that
-# position, for every athlete in every template, and train a TopK SAE on them
-# (:func:`~minigpt.superposition.sae_on_model`). Then ask what its latents fire for: a
-# latent is *person-specific* when it fires on several of one athlete's prompts and on no
-# one else's, and *sport-specific* when it fires for several athletes, all of one sport.
+# position, for every athlete in every template
+# (:func:`~minigpt.superposition.collect_neurons`), and train a TopK SAE on them
+# (:func:`~minigpt.superposition.sae_on_model`). Then ask what its latents fire for
+# (:func:`~minigpt.superposition.latent_specificity`): a latent is *person-specific* when
+# it fires on several of one athlete's prompts and on no one else's, and *sport-specific*
+# when it fires for several athletes, all of one sport.
 
 model, tokenizer, _ = demo_model()
 on_model = sae_on_model(model, tokenizer)

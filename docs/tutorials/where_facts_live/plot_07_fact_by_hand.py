@@ -36,8 +36,8 @@ arithmetic is exact; when there are more names than dimensions, the directions c
 # The code
 # --------
 #
-# Directions first: rows of the identity when they fit, random unit vectors when they do
-# not.
+# Directions first (:func:`~minigpt.facts.feature_directions`): rows of the identity when
+# they fit, random unit vectors when they do not.
 #
 # .. literalinclude:: /../minigpt/facts/handbuilt/build.py
 #    :pyobject: feature_directions

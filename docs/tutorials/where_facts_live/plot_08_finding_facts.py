@@ -61,7 +61,8 @@ it were the last (the logit lens); and split the answer's score among individual
 #    :dedent:
 #    :caption: minigpt/interp/tracing.py, causal_trace
 #
-# The logit lens and the neurons' direct effects:
+# The logit lens (:func:`~minigpt.interp.decode_residual`) and the neurons' direct effects
+# (:func:`~minigpt.interp.direct_effects`):
 #
 # .. literalinclude:: /../minigpt/interp/lens.py
 #    :pyobject: decode_residual
@@ -109,7 +110,8 @@ print(recall.to_table())
 # its mean over all facts' prompts at the same position, which keeps what every prompt has
 # in common and removes only what tells people apart. Do it either at the last subject
 # token ("Jordan"), where ROME found GPT-2 XL's facts, or at every position, and count the
-# facts that survive, pooled over all templates (:func:`~minigpt.interp.ablation_sweep`):
+# facts that survive, pooled over all templates (:func:`~minigpt.interp.ablation_sweep`,
+# one :class:`~minigpt.interp.AblationRow` per ablation):
 
 ablation = ablation_sweep(model, tokenizer)
 print(ablation.to_table())

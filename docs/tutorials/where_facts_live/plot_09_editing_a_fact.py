@@ -63,7 +63,8 @@ everyone else keep their sport?
 #    :pyobject: edit_fact
 #    :no-docstring:
 #
-# The baseline ROME compares against: fine-tune the same matrix on the one new sentence.
+# The baseline ROME compares against: fine-tune the same matrix on the one new sentence
+# (:func:`~minigpt.facts.finetune_fact`).
 #
 # .. literalinclude:: /../minigpt/facts/edit.py
 #    :pyobject: finetune_fact
@@ -204,7 +205,8 @@ assert all(a == new_sport for a in after["last"]) and kept["last"] >= 0.95
 # alphabetical order): *efficacy*, the share of edits after which the first template
 # answers the new sport; *paraphrase*, the same for the other templates; *specificity*,
 # the share of the other athletes whose right answers survive. Fine-tuning the same
-# matrix on the one new sentence is the baseline.
+# matrix on the one new sentence is the baseline. Each edit's own scores, with the size of
+# its change, are kept as an :class:`~minigpt.facts.EditResult` (on the right).
 
 N_EDITS = 20
 reports = {position: evaluate_edits(model, tokenizer, site_layer, n_edits=N_EDITS, lr=0.2,
