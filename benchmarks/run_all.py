@@ -2,10 +2,10 @@
 
 ``python -m benchmarks`` (or ``python -m benchmarks.run_all``) runs, in order,
 :mod:`~benchmarks.train_step`, :mod:`~benchmarks.blas_peak`, :mod:`~benchmarks.generate`,
-:mod:`~benchmarks.memory`, :mod:`~benchmarks.blas_threads` and :mod:`~benchmarks.profile_step`
-(the medium step, then the tiny one), each writing its markdown table to
-``benchmarks/results``, and writes ``targets.md``: every target, the value this run
-measured, and whether it was met. ``--smoke`` runs a tiny version of each in seconds.
+:mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`
+and :mod:`~benchmarks.profile_step` (the medium step, then the tiny one), each writing its
+markdown table to ``benchmarks/results``, and writes ``targets.md``: every target, the value
+this run measured, and whether it was met. ``--smoke`` runs a tiny version of each in seconds.
 
 The targets (ratios from one run, 2 threads, float32):
 
@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import blas_peak, generate, memory, profile_step, blas_threads, train_step
+from . import blas_peak, blas_threads, generate, memory, page_faults, profile_step, train_step
 from ._common import base_parser, fmt, markdown_table, write_report
 
 TARGET_THREADS = "2"
@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
     results = {}
     runs = [("train_step", train_step, threads), ("blas_peak", blas_peak, threads),
             ("generate", generate, threads), ("memory", memory, []),
+            ("page_faults", page_faults, threads),
             ("blas_threads", blas_threads, threads),
             ("profile_step", profile_step, ["--threads", TARGET_THREADS])]
     if not args.smoke:  # the tiny step too: its time is mostly fixed costs, not FLOPs

@@ -18,6 +18,7 @@ from benchmarks import (
     blas_peak,
     generate,
     memory,
+    page_faults,
     profile_step,
     run_all,
     blas_threads,
@@ -28,7 +29,8 @@ from minigpt import GPT
 from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "blas_threads", "profile_step")
+SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "page_faults", "blas_threads",
+           "profile_step")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -57,8 +59,8 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
     assert "torch: not used" in (tmp_path / "train_step.md").read_text()
 
 
-@pytest.mark.parametrize("module", [_common, ablation, blas_peak, generate, memory, profile_step,
-                                    run_all, blas_threads, train_step])
+@pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, generate, memory,
+                                    page_faults, profile_step, run_all, train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
