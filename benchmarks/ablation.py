@@ -1,7 +1,7 @@
 """What each optimization bought: the training step with it, and with that one file as it was.
 
-Every optimization lives in one file: an op pair of :mod:`minigpt.nn`, or the optimizer.
-For each, this script builds a copy of the installed ``minigpt`` in which that file is replaced by its
+Every optimization of the op pairs lives in one file of :mod:`minigpt.nn`. For each, this
+script builds a copy of the installed ``minigpt`` in which that file is replaced by its
 version at an older git revision (``--before``, the last one before the optimizations),
 and times a training step of the copy against the current code, the two taking turns. The
 last row puts every file back at once: the whole gain. It needs git and the repository's
@@ -50,7 +50,6 @@ OPTIMIZATIONS = {
     "attention: dq, dk, dv and heads written in place; in-place softmax": ["nn/attention.py"],
     "cross-entropy: probabilities in place": ["nn/loss.py"],
     "embedding: scatter-add by sort + reduceat": ["nn/embedding.py"],
-    "AdamW: one flat vector per dtype": ["optim.py"],
 }
 ALL = "all of the above"
 VARIANT_PREFIX = "minigpt_without_"

@@ -146,12 +146,6 @@ class AdamW:
     Adam's per-coordinate step size. All arithmetic runs in each parameter's dtype; the
     moments :math:`m, v` share it.
 
-    Every line above is elementwise, so the optimizer treats all parameters of one dtype
-    as a single long vector: their moments live in one flat buffer (``m[name]`` is a view
-    of it), one flat scratch vector holds first :math:`g^2`, then :math:`g`, then the step,
-    and the update costs a dozen numpy calls over those vectors plus two or three per tensor
-    (copying its gradient in, its decay and its subtraction), not a dozen per tensor.
-
     The gradients are not checked for NaN or inf here (that would cost a pass over every
     tensor); :func:`clip_grad_norm` returns a non-finite norm for the caller to act on.
 
@@ -194,25 +188,15 @@ class AdamW:
             raise ValueError(f"decay names {unknown} are not parameters; expected names from params")
         self.decay = frozenset(decay)
         self._t = 0
-        # Adam's update is elementwise, so all parameters of one dtype can be updated as one
-        # long vector: the moments live in flat buffers and m[name], v[name] are views of
-        # them. A step then makes a dozen numpy calls in all instead of a dozen per tensor.
-        groups: dict[np.dtype, list[str]] = {}
-        for name, p in params.items():
-            groups.setdefault(p.dtype, []).append(name)
-        self._m: dict[str, np.ndarray] = {}
-        self._v: dict[str, np.ndarray] = {}
-        self._flat: dict[np.dtype, tuple[np.ndarray, ...]] = {}
-        self._pieces: dict[np.dtype, list[tuple[str, slice]]] = {}  # where each tensor sits
-        for dtype, names in groups.items():
-            stops = np.cumsum([params[name].size for name in names]).tolist()
-            m, v, tmp = np.zeros((3, stops[-1]), dtype=dtype)  # the moments and a scratch vector
-            self._flat[dtype] = (m, v, tmp)
-            self._pieces[dtype] = [(name, slice(a, b))
-                                   for name, a, b in zip(names, [0] + stops[:-1], stops)]
-            for name, piece in self._pieces[dtype]:
-                self._m[name] = m[piece].reshape(params[name].shape)
-                self._v[name] = v[piece].reshape(params[name].shape)
+        self._m = {name: np.zeros_like(p) for name, p in params.items()}
+        self._v = {name: np.zeros_like(p) for name, p in params.items()}
+        # One flat scratch buffer per dtype, as long as the largest tensor: the step's
+        # temporaries live in a view of it instead of fresh allocations.
+        self._scratch: dict[np.dtype, np.ndarray] = {}
+        for p in params.values():
+            buf = self._scratch.get(p.dtype)
+            if buf is None or buf.size < p.size:
+                self._scratch[p.dtype] = np.empty(p.size, dtype=p.dtype)
 
     @property
     def t(self) -> int:
@@ -275,28 +259,25 @@ class AdamW:
         bias2 = 1.0 - beta2 ** self._t
         step_size = lr / bias1
         bias2_sqrt = math.sqrt(bias2)
-        for dtype, pieces in self._pieces.items():
-            m, v, tmp = self._flat[dtype]
-            dt = dtype.type  # scalars in the parameters' dtype: no float64 upcast
-            for name, piece in pieces:                               # tmp <- g^2
-                np.square(grads[name].reshape(-1), out=tmp[piece])
+        for name, p in self.params.items():
+            g, m, v = grads[name], self._m[name], self._v[name]
+            dt = p.dtype.type  # scalars in the parameter's dtype: no float64 upcast
+            tmp = self._scratch[p.dtype][:p.size].reshape(p.shape)
+            if name in self.decay and self.weight_decay != 0.0:
+                np.multiply(p, dt(1.0 - lr * self.weight_decay), out=p)  # p <- p - lr wd p
+            np.multiply(m, dt(beta1), out=m)                         # m <- b1 m + (1 - b1) g
+            np.multiply(g, dt(1.0 - beta1), out=tmp)
+            np.add(m, tmp, out=m)
             np.multiply(v, dt(beta2), out=v)                         # v <- b2 v + (1 - b2) g^2
+            np.multiply(g, g, out=tmp)
             np.multiply(tmp, dt(1.0 - beta2), out=tmp)
             np.add(v, tmp, out=v)
-            np.concatenate([grads[name].reshape(-1) for name, _ in pieces], out=tmp)  # tmp <- g
-            np.multiply(m, dt(beta1), out=m)                         # m <- b1 m + (1 - b1) g
-            np.multiply(tmp, dt(1.0 - beta1), out=tmp)
-            np.add(m, tmp, out=m)
             np.sqrt(v, out=tmp)                                      # tmp <- sqrt(v)/sqrt(bc2) + eps
             np.divide(tmp, dt(bias2_sqrt), out=tmp)
             np.add(tmp, dt(self.eps), out=tmp)
-            np.divide(m, tmp, out=tmp)                               # tmp <- (lr/bc1) m / tmp
+            np.divide(m, tmp, out=tmp)                               # p <- p - (lr/bc1) m / tmp
             np.multiply(tmp, dt(step_size), out=tmp)
-            for name, piece in pieces:
-                p = self.params[name]
-                if name in self.decay and self.weight_decay != 0.0:
-                    np.multiply(p, dt(1.0 - lr * self.weight_decay), out=p)  # p <- p - lr wd p
-                np.subtract(p, tmp[piece].reshape(p.shape), out=p)   # p <- p - tmp
+            np.subtract(p, tmp, out=p)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of the optimizer's state, as arrays (ready for safetensors).

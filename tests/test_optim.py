@@ -118,9 +118,9 @@ def test_float32_in_place_and_dtype_preserved():
         assert arr.dtype in (np.float32, np.int64)
 
 
-def test_flat_update_equals_one_optimizer_per_tensor():
-    # All tensors of a dtype are updated as one flat vector; each must come out exactly as
-    # if it had an optimizer of its own. Mixed dtypes form separate flat groups.
+def test_each_tensor_is_updated_as_if_it_had_an_optimizer_of_its_own():
+    # The tensors share a scratch buffer per dtype; none may leak into another, and mixed
+    # dtypes must each keep their own arithmetic.
     params = make_params(dtype=np.float32)
     params["pos_emb"] = params["pos_emb"].astype(np.float64)
     alone = {name: {name: p.copy()} for name, p in params.items()}
