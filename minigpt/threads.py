@@ -11,9 +11,9 @@ busy process, one thread was faster at every model size measured, and under heav
 to twenty times faster.
 
 Only the user knows whether the cores are free, so minigpt does not guess:
-:func:`blas_threads` sets the count for a ``with`` block and restores it after, and
-:class:`minigpt.train.TrainSettings` (``blas_threads``) and ``minigpt train --blas-threads``
-pass a count to the training loop. They need the optional package ``threadpoolctl``
+:func:`blas_threads` sets the count for a ``with`` block and restores it after
+(``with blas_threads(1): train(model, data)``), and ``minigpt --blas-threads 1 COMMAND``
+does the same for any command. They need the optional package ``threadpoolctl``
 (``pip install "minigpt[fast]"``); without it the BLAS default stays. Importing minigpt
 never changes a thread setting.
 """

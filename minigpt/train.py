@@ -19,7 +19,6 @@ from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from .model import GPT, check_token_ids
 from .nn import cross_entropy_forward
 from .optim import AdamW, clip_grad_norm, lr_at
-from .threads import blas_threads, check_thread_count
 
 
 class NonFiniteError(FloatingPointError):
@@ -57,11 +56,6 @@ class TrainSettings:
         only at the end.
     seed : int
         Seeds the batch sampling.
-    blas_threads : int or None
-        BLAS threads while training; ``None`` keeps the BLAS default (one per core, the
-        fastest on an idle machine). Set 1 when other work keeps the cores busy (see
-        :mod:`minigpt.threads`). Takes effect with ``threadpoolctl`` installed; restored
-        when training ends.
     """
 
     steps: int = 1000
@@ -76,7 +70,6 @@ class TrainSettings:
     eval_batches: int = 4
     checkpoint_every: int = 0
     seed: int = 0
-    blas_threads: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_batches"):
@@ -96,7 +89,6 @@ class TrainSettings:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.block_size is not None and self.block_size < 1:
             raise ValueError(f"block_size must be None or >= 1, got {self.block_size}")
-        check_thread_count(self.blas_threads, "blas_threads")
 
 
 @dataclass
@@ -304,29 +296,28 @@ def train(
     bar = _progress_bar(last, step, progress)
     tokens = settings.batch_size * block_size
     t0 = time.perf_counter()
-    with blas_threads(settings.blas_threads):
-        while step < last:
-            x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
-            loss, grads = model.loss_and_grads(x, y)
-            norm = clip_grad_norm(grads, settings.grad_clip)
-            if not (np.isfinite(loss) and np.isfinite(norm)):
-                raise NonFiniteError(f"step {step}: loss {loss}, gradient norm {norm}; stopping "
-                                     f"(the last checkpoint, if any, is from before this step)")
-            lr = lr_at(step, max_lr=settings.lr, warmup_steps=settings.warmup_steps,
-                       max_steps=settings.steps, min_ratio=settings.min_lr_ratio)
-            optimizer.step(grads, lr=lr)
-            step += 1
-            result.losses.append(loss)
-            elapsed = time.perf_counter() - t0
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}",
-                                tok_s=f"{tokens * len(result.losses) / elapsed:,.0f}")
-            if settings.eval_every and (step % settings.eval_every == 0 or step == settings.steps):
-                result.evals.append((step, evaluate(model, eval_data, eval_starts, settings,
-                                                    block_size)))
-            if settings.checkpoint_every and step % settings.checkpoint_every == 0:
-                save(step)
+    while step < last:
+        x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
+        loss, grads = model.loss_and_grads(x, y)
+        norm = clip_grad_norm(grads, settings.grad_clip)
+        if not (np.isfinite(loss) and np.isfinite(norm)):
+            raise NonFiniteError(f"step {step}: loss {loss}, gradient norm {norm}; stopping "
+                                 f"(the last checkpoint, if any, is from before this step)")
+        lr = lr_at(step, max_lr=settings.lr, warmup_steps=settings.warmup_steps,
+                   max_steps=settings.steps, min_ratio=settings.min_lr_ratio)
+        optimizer.step(grads, lr=lr)
+        step += 1
+        result.losses.append(loss)
+        elapsed = time.perf_counter() - t0
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}",
+                            tok_s=f"{tokens * len(result.losses) / elapsed:,.0f}")
+        if settings.eval_every and (step % settings.eval_every == 0 or step == settings.steps):
+            result.evals.append((step, evaluate(model, eval_data, eval_starts, settings,
+                                                block_size)))
+        if settings.checkpoint_every and step % settings.checkpoint_every == 0:
+            save(step)
     if bar is not None:
         bar.close()
     save(step)

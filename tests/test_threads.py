@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minigpt import GPT, GPTConfig
 from minigpt.cli import main
 from minigpt.threads import blas_threads, check_thread_count, threadpoolctl_available
-from minigpt.train import TrainSettings, train
 from tests.helpers import require
 
-TINY = GPTConfig(vocab_size=256, n_ctx=32, n_layer=2, n_head=4, d_model=64)
 
 
 def blas_thread_counts() -> list[int]:
@@ -57,34 +54,6 @@ def test_check_thread_count_names_the_argument():
     assert check_thread_count(3, "k") == 3 and check_thread_count(None) is None
     with pytest.raises(ValueError, match="k must be >= 1 or None, got 0"):
         check_thread_count(0, "k")
-
-
-@pytest.mark.parametrize("setting, inside", [(1, 1), (None, None)])
-def test_training_loop_runs_under_its_thread_setting(setting, inside):
-    before = blas_thread_counts()
-    cfg = GPTConfig(vocab_size=16, n_ctx=8, n_layer=1, n_head=2, d_model=8)
-    model = GPT(cfg, seed=0)
-    seen = []
-    loss_and_grads = model.loss_and_grads
-
-    def spy(x, y):
-        seen.append(blas_thread_counts())
-        return loss_and_grads(x, y)
-
-    model.loss_and_grads = spy
-    data = np.arange(200) % 16
-    train(model, data, TrainSettings(steps=2, batch_size=2, warmup_steps=1, eval_every=0,
-                                     blas_threads=setting), progress=False)
-    expected = before if inside is None else [inside] * len(before)
-    assert seen == [expected, expected]
-    assert blas_thread_counts() == before
-
-
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), ("auto", TypeError),
-                                        (1.5, TypeError), (True, TypeError)])
-def test_train_settings_reject_bad_thread_setting(bad, error):
-    with pytest.raises(error, match="blas_threads must be"):
-        TrainSettings(blas_threads=bad)
 
 
 def test_cli_runs_its_command_under_the_thread_setting(monkeypatch, capsys):
