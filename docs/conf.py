@@ -29,14 +29,17 @@ sys.path.insert(0, str(ROOT))  # document the source tree, installed or not
 sys.path.insert(0, str(DOCS / "tutorials"))  # the tutorials' shared demo-model cache
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# The chapters multiply small matrices (the demo model is 64 wide). Threaded BLAS spends
-# more time waking and spinning its workers than computing them: on two cores, training the
-# demo model takes about 20 s on one thread and several times longer on two. Set before
+# One BLAS thread: the build often shares the machine with other jobs, and beside one busy
+# process training the demo model took 19 s on one thread and 54 s on two (on an idle
+# machine two threads are faster: 15 s against 18 s; see the Performance page). Set before
 # numpy is first imported; an explicit setting in the environment wins.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import minigpt  # noqa: E402
+from minigpt.allocator import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # the build's process is ours: reuse freed memory (minigpt.allocator)
 
 project = "minigpt"
 author = "the minigpt authors"
@@ -79,7 +82,8 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"^_",  # _shared.py is a module, not a chapter
     "within_subsection_order": "FileNameSortKey",  # plot_01_..., plot_02_...: the video's order
     # later parts of the book are subfolders of tutorials/, in this order
-    "subsection_order": ["tutorials", "tutorials/where_facts_live", "tutorials/superposition", "*"],
+    "subsection_order": ["tutorials", "tutorials/where_facts_live", "tutorials/superposition",
+                         "tutorials/real_gpt2", "*"],
     "abort_on_example_error": True,
     "run_stale_examples": True,  # every number is recomputed from the current code
     "doc_module": ("minigpt",),
