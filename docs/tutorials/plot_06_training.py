@@ -137,7 +137,10 @@ print(f"{n_decayed:,} of {sum(int(np.prod(v)) for v in shapes.values()):,} param
 # :func:`minigpt.checkpoint.save_checkpoint`. This book trains the model once per build and
 # every chapter loads that checkpoint (:func:`minigpt.facts.load_model`, which reads it with
 # :func:`minigpt.checkpoint.load_checkpoint`); the numbers below are from that run, its
-# evaluation loss measured on fixed batches by :func:`minigpt.train.evaluate`.
+# evaluation loss measured on fixed batches by :func:`minigpt.train.evaluate`. The build
+# runs it on one BLAS thread, as :func:`minigpt.threads.blas_threads` would set, since the
+# machine is often shared, and keeps freed memory for the next step
+# (:func:`minigpt.allocator.keep_freed_memory`); the Performance page measures both.
 
 model, tokenizer, history = demo_model()
 cfg = model.config
