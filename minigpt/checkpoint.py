@@ -9,8 +9,9 @@ loading a checkpoint can never run code (unlike pickle). A minigpt checkpoint ho
   ``config``, ``step``, ``rng``, ``tokenizer``, ``extra``, plus ``sha256``, a digest of
   everything else, so a flipped byte anywhere is caught on load.
 
-Files are written atomically: into a temporary file beside the target, flushed to disk,
-then renamed over it. A crash mid-save leaves the previous checkpoint as it was.
+Files are written atomically (:func:`minigpt.atomic.atomic_path`): into a temporary file
+beside the target, flushed to disk, then renamed over it. A crash mid-save leaves the
+previous checkpoint as it was.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import errno
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
+from minigpt.atomic import atomic_path
 from minigpt.config import GPTConfig, param_shapes
 
 FORMAT = "minigpt-checkpoint"
@@ -107,30 +108,6 @@ def _tokenizer_json(tokenizer: Any) -> Any:
     if not isinstance(obj, dict):
         raise ValueError(f"tokenizer.to_json() must give a JSON object, got {type(obj).__name__}")
     return obj
-
-
-def _write_atomic(path: str, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-    """Write a safetensors file to ``path`` via a fsynced temporary file and ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *,
@@ -232,7 +209,8 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
         "extra": _to_json("extra", {} if extra is None else extra),
     }
     metadata[DIGEST_FIELD] = _digest(tensors, metadata)
-    _write_atomic(os.fspath(path), tensors, metadata)
+    with atomic_path(path) as tmp:
+        save_file(tensors, tmp, metadata=metadata)
 
 
 def _parse_json(metadata: Mapping[str, str], key: str) -> Any:

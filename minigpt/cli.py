@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .allocator import keep_freed_memory
+from .atomic import save_png
 from .config import GPT3_TABLE, GPTConfig, count_params, gpt3_config
 from .interp.tables import jsonable
 from .threads import blas_threads
@@ -381,8 +382,7 @@ def _cmd_superposition(args: argparse.Namespace) -> int:
     written = []
     for name, fig in figures:
         Path(args.plots).mkdir(parents=True, exist_ok=True)
-        written.append(str(Path(args.plots) / f"{name}.png"))
-        fig.savefig(written[-1], dpi=120, bbox_inches="tight")
+        written.append(save_png(fig, Path(args.plots) / f"{name}.png"))
     if args.json:
         print(json.dumps(jsonable({"experiment": args.experiment, **result, "plots": written})))
     else:

@@ -12,6 +12,8 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 
+from ..atomic import atomic_path
+
 MERGES_HEADER = "#version:"  # merges.txt may open with a "#version: 0.2" line
 
 
@@ -115,7 +117,7 @@ def write_vocab_json(vocab_json: str | os.PathLike, ids: Mapping[str, int]) -> N
     --------
     See :func:`read_vocab_json`.
     """
-    with open(vocab_json, "w", encoding="utf-8") as f:
+    with atomic_path(vocab_json) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(ids, f, ensure_ascii=False)
 
 
@@ -132,6 +134,6 @@ def write_merges_txt(merges_txt: str | os.PathLike, merges: Iterable[tuple[str, 
     --------
     See :func:`read_merges_txt`.
     """
-    with open(merges_txt, "w", encoding="utf-8") as f:
+    with atomic_path(merges_txt) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(f"{MERGES_HEADER} 0.2\n")
         f.writelines(f"{a} {b}\n" for a, b in merges)

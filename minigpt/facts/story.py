@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 
+from ..atomic import save_png
 from ..data import TEMPLATES, Fact, load_facts, sports
 from ..interp import (ablation_sweep, causal_trace, logit_lens, neuron_effects,
                       plot_causal_trace, plot_logit_lens, recall_by_template, subject_positions)
@@ -189,15 +190,13 @@ def _write_plots(folder: Path, trace: Any, lens: Any, rows: Any) -> list[str]:
     for kind in trace.kinds:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         plot_causal_trace(trace, kind, ax=ax)
-        written.append(str(folder / f"tracing_{kind}.png"))
-        fig.savefig(written[-1], dpi=120, bbox_inches="tight")
+        written.append(save_png(fig, folder / f"tracing_{kind}.png"))
         plt.close(fig)
     for name, draw in (("logit_lens", lambda ax: plot_logit_lens(lens, ax=ax)),
                        ("superposition_sweep", lambda ax: plot_sweep(rows, ax=ax))):
         fig, ax = plt.subplots(figsize=(6, 3.5))
         draw(ax)
-        written.append(str(folder / f"{name}.png"))
-        fig.savefig(written[-1], dpi=120, bbox_inches="tight")
+        written.append(save_png(fig, folder / f"{name}.png"))
         plt.close(fig)
     return written
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..bpe import GPT2Tokenizer
 from ..model import GPT
 from .config_json import config_from_hf, config_to_hf
@@ -197,9 +198,11 @@ def save_hf_gpt2(folder: str | os.PathLike, model: GPT,
     hf_config = config_to_hf(model.config)
     folder = os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, CONFIG_FILE), "w", encoding="utf-8") as f:
+    with atomic_path(os.path.join(folder, CONFIG_FILE)) as tmp, \
+            open(tmp, "w", encoding="utf-8") as f:
         json.dump(hf_config, f, indent=2)
     tensors = to_hf_gpt2(model.params, lm_head=False)
-    save_file(tensors, os.path.join(folder, SAFETENSORS_FILE), metadata={"format": "pt"})
+    with atomic_path(os.path.join(folder, SAFETENSORS_FILE)) as tmp:
+        save_file(tensors, tmp, metadata={"format": "pt"})
     if tokenizer is not None:
         tokenizer.save_files(os.path.join(folder, VOCAB_FILE), os.path.join(folder, MERGES_FILE))
