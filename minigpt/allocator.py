@@ -7,7 +7,7 @@ above its *mmap threshold* are unmapped at once, and free space at the top of th
 above its *trim threshold* is released. The next step's arrays then start on untouched
 pages, and the kernel must zero-fill each 4 KiB page the first time it is written: one page
 fault per page. On the benchmarks' ``small`` shape that was about 14,000 faults per step,
-a quarter of the step's time (``benchmarks/results/train_step.md``).
+a quarter to a third of the step's time (``benchmarks/page_faults.py``).
 
 :func:`keep_freed_memory` raises both thresholds, so freed blocks stay with the process and
 the next step reuses them: no faults, and the same peak memory, since a step needs that

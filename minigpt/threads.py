@@ -2,13 +2,13 @@
 
 numpy hands every matrix product to a BLAS library (OpenBLAS in numpy's wheels), which
 splits each product across its worker threads, one per core by default. On an otherwise
-idle machine that is the right choice, even for minigpt's smallest models: with two cores a
-training step is 1.2 to 1.5 times faster on two threads than on one (see
-``benchmarks/threads.py`` and the Performance page). On a machine whose cores are already
-busy with other work it is the wrong one: OpenBLAS's workers wait for each other at the end
-of every product, and a worker that has lost its core holds up the step; with one other
-busy process, one thread was faster at every model size measured, and under heavier load up
-to twenty times faster.
+idle machine that is the right choice, even for minigpt's smallest models: with two cores,
+two threads made a training step faster at every model size measured, from level at the
+smallest to 1.6 times at the largest (``benchmarks/blas_threads.py``, shown on the
+Performance page). On a machine whose cores are already busy with other work it is the
+wrong one: OpenBLAS's workers wait for each other at the end of every product, and a worker
+that has lost its core holds up the step. Beside one other busy process, one thread was
+faster at most sizes, and the demo took 19 s on one thread against 54 s on two.
 
 Only the user knows whether the cores are free, so minigpt does not guess:
 :func:`blas_threads` sets the count for a ``with`` block and restores it after
