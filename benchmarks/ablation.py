@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import minigpt
+from minigpt.allocator import keep_freed_memory
 
 from ._common import (
     LEARNING_RATE,
@@ -139,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
     parser.add_argument("--before", default=BEFORE, help=f"git revision (default {BEFORE})")
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as the minigpt command does; see minigpt.allocator
     shapes = [SMOKE] if args.smoke else [SHAPES[s] for s in args.shapes]
     repeats = {s.name: SMOKE_REPEATS if args.smoke else REPEATS[s.name] for s in shapes}
     rows = run(shapes, args.threads, repeats, args.before)
