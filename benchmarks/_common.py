@@ -15,8 +15,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -68,6 +71,8 @@ SHAPES: dict[str, Shape] = {
     "medium": _shape("medium", n_layer=6, d_model=384, n_head=6, T=128, B=8, V=512),
 }
 SMOKE = _shape("smoke", n_layer=1, d_model=16, n_head=2, T=8, B=2, V=32)
+ALL_SHAPES = {**SHAPES, SMOKE.name: SMOKE}  # what a worker process may be asked to run
+REPO = Path(__file__).resolve().parents[1]
 
 
 def model_flops(config: GPTConfig, batch: int) -> float:
@@ -274,6 +279,31 @@ def interleave(
 def median_ms(seconds: np.ndarray) -> float:
     """The median of timings in seconds, in milliseconds."""
     return float(np.median(seconds)) * MS_PER_S
+
+
+def run_worker(module: str, *args: str) -> Any:
+    """Run ``python -m benchmarks.<module> --worker ...`` in a fresh process; return the
+    JSON it prints last.
+
+    Some measurements must not share a process: two libraries' thread pools and memory
+    interfere, and allocator settings last for the whole process.
+    """
+    cmd = [sys.executable, "-m", f"benchmarks.{module}", "--worker", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def per_round(repeats: int, rounds: int) -> int:
+    """Timed calls per round so that ``rounds`` rounds make at least ``repeats`` (>= 1).
+
+    Examples
+    --------
+    >>> per_round(15, 2), per_round(1, 2)
+    (8, 1)
+    """
+    return max(1, -(-repeats // rounds))
 
 
 # ---------------------------------------------------------------------- the PyTorch reference

@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +25,7 @@ import numpy as np
 from minigpt.allocator import keep_freed_memory
 
 from ._common import (
+    ALL_SHAPES,
     MS_PER_S,
     SHAPES,
     SMOKE,
@@ -36,14 +34,14 @@ from ._common import (
     fmt,
     machine_info,
     markdown_table,
+    per_round,
+    run_worker,
     thread_label,
     threads,
     write_report,
 )
 from .train_step import minigpt_phases
 
-ALL_SHAPES = {**SHAPES, SMOKE.name: SMOKE}
-REPO = Path(__file__).resolve().parents[1]
 MODES = ("default", "kept")
 REPEATS = {"tiny": 30, "small": 10, "medium": 4}
 ROUNDS = 2
@@ -69,29 +67,21 @@ def worker(mode: str, shape: Shape, n: int, repeats: int) -> dict[str, list[floa
     return {"seconds": seconds, "faults": faults}
 
 
-def _in_process(mode: str, shape: Shape, n: int, repeats: int) -> dict[str, list[float]]:
-    """:func:`worker` in a fresh Python process."""
-    cmd = [sys.executable, "-m", "benchmarks.page_faults", "--worker", mode, "--shapes",
-           shape.name, "--threads", str(n), "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.splitlines()[-1])
-
-
 def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str, int],
         rounds: int = ROUNDS) -> list[dict[str, Any]]:
     """One dict per (shape, threads): ``<mode>_ms`` (median step) and ``<mode>_faults``
     (median minor faults per step) for both modes, and ``speedup`` = default / kept."""
     rows = []
     for shape in shapes:
-        per_round = max(1, -(-repeats[shape.name] // rounds))
+        calls = per_round(repeats[shape.name], rounds)
         for n in thread_counts:
             got: dict[str, dict[str, list[float]]] = {m: {"seconds": [], "faults": []}
                                                       for m in MODES}
             for _ in range(rounds):
                 for mode in MODES:
-                    for key, values in _in_process(mode, shape, n, per_round).items():
+                    got_now = run_worker("page_faults", mode, "--shapes", shape.name,
+                                         "--threads", str(n), "--repeats", str(calls))
+                    for key, values in got_now.items():
                         got[mode][key] += values
             row: dict[str, Any] = {"shape": shape.name, "threads": thread_label(n)}
             for mode in MODES:

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +33,7 @@ from minigpt.allocator import keep_freed_memory
 from minigpt.optim import AdamW
 
 from ._common import (
+    ALL_SHAPES,
     LEARNING_RATE,
     SHAPES,
     SMOKE,
@@ -51,6 +49,8 @@ from ._common import (
     make_model,
     markdown_table,
     median_ms,
+    per_round,
+    run_worker,
     thread_label,
     threads,
     write_report,
@@ -60,8 +60,6 @@ PHASES = ("forward", "forward+backward", "step")
 REPEATS = {"tiny": 30, "small": 16, "medium": 8}  # timed calls of each phase and library
 ROUNDS = 2  # processes per library and (shape, threads), taking turns
 SMOKE_REPEATS = 2
-ALL_SHAPES = {**SHAPES, SMOKE.name: SMOKE}
-REPO = Path(__file__).resolve().parents[1]
 HEADERS = ["shape", "threads", "phase", "minigpt ms", "torch ms", "minigpt / torch",
            "ratio of fastest runs"]
 
@@ -123,18 +121,6 @@ def worker(library: str, shape: Shape, n: int, repeats: int, attention: str) -> 
         return {phase: interleave({phase: fns[phase]}, repeats)[phase].tolist() for phase in PHASES}
 
 
-def _in_process(library: str, shape: Shape, n: int, repeats: int,
-                attention: str) -> dict[str, list[float]]:
-    """:func:`worker` in a fresh Python process."""
-    cmd = [sys.executable, "-m", "benchmarks.train_step", "--worker", library, "--shapes",
-           shape.name, "--threads", str(n), "--repeats", str(repeats),
-           "--torch-attention", attention]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.splitlines()[-1])
-
-
 def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str, int],
         torch: Any = None, attention: str = "sdpa", rounds: int = ROUNDS) -> list[dict[str, Any]]:
     """Time every (shape, threads, phase); one dict per row of the table.
@@ -147,12 +133,15 @@ def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str
     libraries = ["minigpt"] + (["torch"] if torch is not None else [])
     rows = []
     for shape in shapes:
-        per_round = max(1, -(-repeats[shape.name] // rounds))
+        calls = per_round(repeats[shape.name], rounds)
         for n in thread_counts:
             t: dict[str, dict[str, list[float]]] = {lib: {p: [] for p in PHASES} for lib in libraries}
             for _ in range(rounds):
                 for lib in libraries:
-                    for phase, seconds in _in_process(lib, shape, n, per_round, attention).items():
+                    times = run_worker("train_step", lib, "--shapes", shape.name, "--threads",
+                                       str(n), "--repeats", str(calls), "--torch-attention",
+                                       attention)
+                    for phase, seconds in times.items():
                         t[lib][phase] += seconds
             for phase in PHASES:
                 mine = np.array(t["minigpt"][phase])
