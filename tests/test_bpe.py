@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import re
+import string
 import sys
+import tracemalloc
 import unicodedata
 
 import numpy as np
@@ -13,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigpt.bpe import BYTE_TO_CHAR, CHAR_TO_BYTE, GPT2Tokenizer, pretokenize
+from minigpt.bpe.tokenizer import MAX_CACHED_PIECE
 from minigpt.checkpoint import load_checkpoint, save_checkpoint
 from minigpt.config import GPTConfig
 from minigpt.data import load_text
@@ -38,6 +42,13 @@ PIECES = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'x", " ", "  ", " 
 # Unicode versions may be letters to the reference and unassigned here.
 assigned = st.characters().filter(lambda c: unicodedata.category(c) not in ("Cn", "Cs"))
 mixed_text = st.lists(st.one_of(st.sampled_from(PIECES), assigned), max_size=40).map("".join)
+# Runs of repeated letters and bytes whose characters are odd: NUL, soft hyphen (U+00AD,
+# written as U+0143), "Ġ" itself (two bytes), a space, an emoji (four bytes).
+ODD = ["a", "b", "e", "\x00", "\xad", "Ġ", " ", "😀", "é"]
+runs = st.lists(st.tuples(st.sampled_from(ODD), st.integers(1, 12)), max_size=12).map(
+    lambda rs: "".join(c * k for c, k in rs))
+LONG_SEED = 0
+LONG_LENGTH = 100_000  # characters of a long unspaced input
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +132,59 @@ def test_merges_follow_rank_not_position():
     assert tok.encode("aaaa").tolist() == [256, 256]
 
 
+def test_merge_order_is_gpt2s_when_merges_are_listed_out_of_order():
+    # ("aa", "a") is listed before ("a", "a"), which makes "aa". GPT-2 joins ("a", "a") at
+    # every place first ("aa" + "aa"); only then is ("aa", "a") looked for. Hugging Face's
+    # tokenizers, which joins a pair as soon as it forms, gives "aaa" + "a" here.
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["aa", "aaa"], [("aa", "a"), ("a", "a")])
+    assert tok.tokenize("aaaa") == ["aa", "aa"]
+    assert tok.tokenize("aaaaa") == ["aa", "aaa"]
+    for text in ("aaaa", "aaaaa"):
+        assert list(tok._piece_ids_reference(text)) == tok.encode(text).tolist()
+
+
+def _reference_encode(tok: GPT2Tokenizer, text: str) -> list[int]:
+    """The ids by the slow, obvious merge of every piece."""
+    return [i for piece in pretokenize(text) for i in tok._piece_ids_reference(piece)]
+
+
+short_tokens = st.text(alphabet="abĠ\x00é", min_size=1, max_size=3).map(_byte_chars)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(short_tokens, short_tokens), max_size=30),
+       st.one_of(runs, st.text(alphabet="ab é\x00", max_size=60), mixed_text))
+def test_fast_merge_matches_reference_for_any_merge_list(merges, text):
+    """Merges in any order, even ones whose parts are made later, or never."""
+    extra = [t for a, b in merges for t in (a, b, a + b) if t not in CHAR_TO_BYTE]
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + list(dict.fromkeys(extra)), merges)
+    assert tok.encode(text).tolist() == _reference_encode(tok, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(mixed_text, runs))
+def test_fast_merge_matches_reference_on_trained_merges(reference, text):
+    _, tok, _ = reference
+    for piece in pretokenize(text):
+        assert tok._piece_ids(piece) == tok._piece_ids_reference(piece), piece
+
+
+def test_long_pieces_are_not_kept_in_the_cache():
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["hi"], [("h", "i")])
+    long_piece = "h" * LONG_LENGTH  # one piece
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        assert len(tok.encode(long_piece)) == len(long_piece)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < len(long_piece)  # cached, its ids alone would be 8 bytes per letter
+    tok.encode("hi hi hi " + "x" * MAX_CACHED_PIECE)  # the last piece is " xx...x"
+    info = tok._cached_piece_ids.cache_info()
+    assert (info.hits, info.currsize) == (1, 2)  # "hi" and " hi" kept, " xx...x" too long
+
+
 def test_encode_is_cached_and_repeatable():
     tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["Ġp", "Ġpl"], [("Ġ", "p"), ("Ġp", "l")])
     first = tok.encode(" play play")
@@ -154,6 +218,35 @@ def test_unicode_text_matches_tokenizers(reference, text):
     ids = tok.encode(text)
     assert ids.tolist() == ref.encode(text).ids
     assert tok.decode(ids) == text == ref.decode(ids.tolist(), skip_special_tokens=False)
+
+
+def _long_unspaced_inputs() -> dict[str, str]:
+    rng = random.Random(LONG_SEED)
+    letters = re.sub(r"[^a-zA-Z]", "", CORPUS)
+    return {
+        "corpus letters": (letters * (LONG_LENGTH // len(letters) + 1))[:LONG_LENGTH],
+        "random letters": "".join(rng.choices(string.ascii_lowercase, k=LONG_LENGTH)),
+        "one letter": "e" * LONG_LENGTH,
+        "two letters": "th" * (LONG_LENGTH // 2),
+        "digits": "".join(rng.choices(string.digits, k=LONG_LENGTH)),
+        "punctuation": "".join(rng.choices(".,;:!?-'\"()", k=LONG_LENGTH)),
+        "accents": "".join(rng.choices("éèàçñøåß漢", k=LONG_LENGTH // 4)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_long_unspaced_inputs()))
+def test_long_unspaced_input_matches_tokenizers(reference, name):
+    ref, tok, _ = reference
+    text = _long_unspaced_inputs()[name]
+    ids = tok.encode(text)
+    assert ids.tolist() == ref.encode(text).ids
+    assert tok.decode(ids) == text
+
+
+def test_long_unspaced_input_matches_reference(reference):
+    _, tok, _ = reference
+    text = _long_unspaced_inputs()["corpus letters"][:LONG_LENGTH // 20]  # O(n^2): keep it short
+    assert tok.encode(text).tolist() == _reference_encode(tok, text)
 
 
 def test_save_files_round_trip(reference, tmp_path):

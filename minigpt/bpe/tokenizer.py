@@ -10,6 +10,7 @@ by :mod:`minigpt.bpe.files`, and to a checkpoint as JSON.
 from __future__ import annotations
 
 import functools
+import heapq
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +23,8 @@ from .pieces import pretokenize
 
 KIND = "gpt2-bpe"
 CACHE_SIZE = 2**16  # pre-tokenized pieces whose ids are remembered (an LRU cache)
+MAX_CACHED_PIECE = 64  # longer pieces are merged every time, so the cache stays small
+JOINED = -1  # in the fast merge, the id left at a position whose symbol joined its left neighbour
 MAX_SHOWN = 5  # how many bad ids an error message lists
 _BYTE_TRANSLATION = {b: c for b, c in enumerate(BYTE_TO_CHAR)}  # chr(b) -> BYTE_TO_CHAR[b]
 
@@ -74,6 +77,12 @@ class GPT2Tokenizer:
     joined (at every place it occurs, left to right), then the search repeats. Text such
     as ``"<|endoftext|>"`` is encoded as ordinary text; no token is treated as special.
 
+    A piece of n bytes is merged in O(n log n) time (a heap of ranks and a linked list of
+    symbols, see ``_merge``), so a long word without spaces costs about as much per byte
+    as ordinary text; ``_merge_reference`` is the obvious O(n^2) version it is checked
+    against. The ids of the last ``CACHE_SIZE`` distinct pieces of at most
+    ``MAX_CACHED_PIECE`` characters are remembered; longer pieces are merged each time.
+
     Examples
     --------
     >>> tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["Ġp", "Ġpl"], [("Ġ", "p"), ("Ġp", "l")])
@@ -101,11 +110,16 @@ class GPT2Tokenizer:
                     raise ValueError(f"merge {rank} ({a!r}, {b!r}) uses {token!r}, "
                                      f"which is not in the vocabulary")
             self._ranks.setdefault((a, b), rank)
+        # The same merges over ids, for the fast merge: (left id, right id) -> (rank, merged id)
+        self._id_merges: dict[tuple[int, int], tuple[int, int]] = {
+            (self._ids[a], self._ids[b]): (rank, self._ids[a + b])
+            for (a, b), rank in self._ranks.items()}
+        self._byte_ids = [self._ids[c] for c in BYTE_TO_CHAR]  # byte b -> id of its token
         # Token -> bytes for decoding; a token not written over the byte characters (a
         # special token added by hand) decodes to its own UTF-8.
         self._bytes = [bytes(CHAR_TO_BYTE[c] for c in t) if all(c in CHAR_TO_BYTE for c in t)
                        else t.encode("utf-8") for t in self.vocab]
-        self._piece_ids = functools.lru_cache(maxsize=CACHE_SIZE)(self._piece_ids_uncached)
+        self._cached_piece_ids = functools.lru_cache(maxsize=CACHE_SIZE)(self._piece_ids_uncached)
 
     @classmethod
     def from_files(cls, vocab_json: str | os.PathLike, merges_txt: str | os.PathLike
@@ -169,8 +183,17 @@ class GPT2Tokenizer:
         """V, the number of ids."""
         return len(self.vocab)
 
-    def _merge(self, symbols: str) -> list[str]:
-        """Byte-pair merges of one piece written over the byte characters."""
+    def _merge_reference(self, symbols: str) -> list[str]:
+        """Byte-pair merges of one piece written over the byte characters, as GPT-2 does them.
+
+        The slow, obvious version: the fast :meth:`_merge` must give the same tokens (the
+        tests check it).
+
+        Notes
+        -----
+        Each round scans all adjacent pairs for the lowest rank and rebuilds the list, so a
+        piece of n characters that needs m rounds costs O(m n), up to O(n^2).
+        """
         parts = list(symbols)
         while len(parts) > 1:
             pairs = set(zip(parts, parts[1:]))
@@ -189,10 +212,101 @@ class GPT2Tokenizer:
             parts = merged
         return parts
 
+    def _merge(self, ids: list[int]) -> list[int]:
+        """Byte-pair merges of one piece given as the ids of its bytes' tokens, in O(n log n).
+
+        Parameters
+        ----------
+        ids : list of int
+            The piece's n bytes, each as the id of its single-byte token.
+
+        Returns
+        -------
+        list of int
+            The ids of its tokens: the same tokens as :meth:`_merge_reference`.
+
+        Notes
+        -----
+        GPT-2's loop, without rescanning the piece: pick the lowest-ranked adjacent pair,
+        join it at every place it stands, left to right, and repeat.
+
+        - A symbol keeps the position of its first byte, and the symbols form a doubly
+          linked list over the positions (``nxt``, ``prv``): joining two is O(1).
+        - ``places[rank]`` lists the positions i where the pair of that rank may stand (i is
+          its left symbol), and a heap holds the ranks that have places: popping it gives
+          the lowest rank.
+        - One *pass* per popped rank visits its places in increasing order and joins the
+          pair where it still stands. A place is not removed when a join spoils it, but
+          skipped: its left symbol was joined into its neighbour (so ``"aaa"`` gives
+          ``"aa" + "a"``, as in GPT-2), or its pair is no longer the rank's.
+        - The pairs a pass forms are noted when it ends. None has the pass's rank (a join
+          never forms its own pair again); one ranked below it (possible when
+          ``merges.txt`` lists a merge before those that make its parts) comes next, as
+          in GPT-2.
+
+        Each join removes a symbol (at most n - 1 joins) and notes at most two places, so
+        at most 3n places are noted, each visited once, and the sorts and the heap cost
+        O(n log n) in all, with O(n) memory. :meth:`_merge_reference` takes up to O(n^2).
+        """
+        merges = self._id_merges
+        n = len(ids)
+        parts = list(ids)  # parts[i]: the symbol at position i, or JOINED
+        nxt = list(range(1, n + 1))  # the next symbol's position; n after the last
+        prv = list(range(-1, n - 1))  # the previous symbol's position; -1 before the first
+        places: dict[int, list[int]] = {}  # rank -> positions where its pair may stand
+        ranks: list[int] = []  # a heap of the keys of places
+
+        def note(i: int) -> None:  # the pair at i (i is a symbol with a next) may be joined
+            merge = merges.get((parts[i], parts[nxt[i]]))
+            if merge is not None:
+                if merge[0] not in places:
+                    places[merge[0]] = []
+                    heapq.heappush(ranks, merge[0])
+                places[merge[0]].append(i)
+
+        for i in range(n - 1):
+            note(i)
+        while ranks:
+            rank = heapq.heappop(ranks)
+            changed = []  # positions whose pair to the right changed in this pass
+            for i in sorted(places.pop(rank)):  # one pass: left to right
+                j = nxt[i]
+                if parts[i] == JOINED or j == n:
+                    continue  # stale: the symbol at i was joined, or is now the last one
+                merge = merges.get((parts[i], parts[j]))
+                if merge is None or merge[0] != rank:
+                    continue  # stale: the pair at i changed
+                parts[i], parts[j] = merge[1], JOINED
+                k = nxt[i] = nxt[j]
+                if k < n:
+                    prv[k] = i
+                if prv[i] >= 0:
+                    changed.append(prv[i])
+                changed.append(i)
+            for i in changed:  # note the new pairs once the pass has ended
+                if parts[i] != JOINED and nxt[i] < n:
+                    note(i)
+        out, i = [], 0
+        while i < n:  # walk the list
+            out.append(parts[i])
+            i = nxt[i]
+        return out
+
+    def _piece_ids(self, piece: str) -> tuple[int, ...]:
+        """The ids of one pre-tokenized piece; short pieces are remembered (an LRU cache)."""
+        if len(piece) <= MAX_CACHED_PIECE:
+            return self._cached_piece_ids(piece)
+        return self._piece_ids_uncached(piece)
+
     def _piece_ids_uncached(self, piece: str) -> tuple[int, ...]:
+        byte_ids = self._byte_ids
+        return tuple(self._merge([byte_ids[b] for b in piece.encode("utf-8")]))
+
+    def _piece_ids_reference(self, piece: str) -> tuple[int, ...]:
+        """:meth:`_piece_ids` by :meth:`_merge_reference`, to check the fast way against."""
         # latin-1 turns byte b into chr(b); the table then turns chr(b) into BYTE_TO_CHAR[b]
         symbols = piece.encode("utf-8").decode("latin-1").translate(_BYTE_TRANSLATION)
-        return tuple(self._ids[token] for token in self._merge(symbols))
+        return tuple(self._ids[token] for token in self._merge_reference(symbols))
 
     def _check_text(self, text: Any) -> None:
         if not isinstance(text, str):

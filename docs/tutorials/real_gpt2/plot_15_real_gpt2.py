@@ -136,9 +136,14 @@ assert BYTE_TO_CHAR[ord(" ")] == "Ġ" and len(BYTE_TO_CHAR) == 256
 # repeats until no pair has a rank:
 #
 # .. literalinclude:: /../minigpt/bpe/tokenizer.py
-#    :pyobject: GPT2Tokenizer._merge
+#    :pyobject: GPT2Tokenizer._merge_reference
 #    :no-docstring:
 #    :caption: minigpt/bpe/tokenizer.py
+#
+# This rescans the whole piece for every merge, so a word of n bytes can cost n^2 steps.
+# The tokenizer runs ``GPT2Tokenizer._merge`` instead, which gives the same tokens in
+# O(n log n): it links the symbols in a list and keeps, for each rank, the places where its
+# pair stands, taking the ranks from a heap.
 #
 # Here instead are a few merges written by hand for this sentence, each built from earlier
 # ones as training builds them; they make three of its words but leave *basketball* in
