@@ -2,8 +2,9 @@
 
 ``python -m benchmarks`` (or ``python -m benchmarks.run_all``) runs, in order,
 :mod:`~benchmarks.train_step`, :mod:`~benchmarks.blas_peak`, :mod:`~benchmarks.generate`,
-:mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`
-and :mod:`~benchmarks.profile_step` (the medium step, then the tiny one), each writing its
+:mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`,
+:mod:`~benchmarks.profile_step` (the medium step, then the tiny one) and
+:mod:`~benchmarks.bpe_encode` (the tokenizer on long words), each writing its
 markdown table to ``benchmarks/results``, and writes ``targets.md``: every target, the value
 this run measured, and whether it was met. ``--smoke`` runs a tiny version of each in seconds.
 
@@ -21,7 +22,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import blas_peak, blas_threads, generate, memory, page_faults, profile_step, train_step
+from . import (
+    blas_peak,
+    blas_threads,
+    bpe_encode,
+    generate,
+    memory,
+    page_faults,
+    profile_step,
+    train_step,
+)
 from ._common import base_parser, fmt, markdown_table, write_report
 
 TARGET_THREADS = "2"
@@ -95,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
     if not args.smoke:  # the tiny step too: its time is mostly fixed costs, not FLOPs
         runs.append(("profile_step_tiny", profile_step,
                      ["--threads", TARGET_THREADS, "--shape", "tiny", "--steps", "20"]))
+    runs.append(("bpe_encode", bpe_encode, []))
     for name, module, extra in runs:
         print(f"\n===== {name} =====\n", flush=True)
         if module is blas_peak:  # the step times just measured: no second run of them

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import re
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from benchmarks import (
     _common,
     ablation,
     blas_peak,
+    bpe_encode,
     generate,
     memory,
     page_faults,
@@ -30,7 +32,7 @@ from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "page_faults", "blas_threads",
-           "profile_step")
+           "profile_step", "bpe_encode")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -49,6 +51,7 @@ def test_smoke_suite_prints_and_writes_every_table(tmp_path):
         assert re.search(rf"\| smoke \| (1 {{6}}|default) \| {re.escape(phase)} ", steps), phase
     assert "same tokens" in (tmp_path / "generate.md").read_text()
     assert "minigpt/nn/" in (tmp_path / "profile_step.md").read_text()
+    assert re.search(r"\| yes +\|\n?$", (tmp_path / "bpe_encode.md").read_text())
 
 
 def test_train_step_runs_without_torch(tmp_path, capsys):
@@ -59,11 +62,34 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
     assert "torch: not used" in (tmp_path / "train_step.md").read_text()
 
 
-@pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, generate, memory,
-                                    page_faults, profile_step, run_all, train_step])
+@pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, bpe_encode,
+                                    generate, memory, page_faults, profile_step, run_all,
+                                    train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_bpe_encode_times_both_merges_and_they_agree(tmp_path, capsys):
+    rows = bpe_encode.main(["--sizes", "300", "5000", "--merges", "50", "2000", "--repeats", "1",
+                            "--reference", "--reference-max", "1000", "--out", str(tmp_path)])
+    assert [(r["chars"], r["merges"]) for r in rows] == [(300, 50), (5000, 50), (300, 2000),
+                                                         (5000, 2000)]
+    assert [r["same_ids"] for r in rows] == ["yes", "-", "yes", "-"]
+    assert all(r["s"] > 0 and 0 < r["tokens"] <= r["chars"] for r in rows)
+    assert np.isnan(rows[1]["reference_s"]) and rows[0]["reference_s"] > 0
+    assert "| 5000       | 2000   |" in capsys.readouterr().out
+    assert "reference / fast" in (tmp_path / "bpe_encode.md").read_text()
+
+
+def test_synthetic_merges_build_on_earlier_merges():
+    merges = bpe_encode.synthetic_merges(20_000)
+    made = set(string.ascii_lowercase)
+    for a, b in merges:  # each merge's parts were made before it
+        assert a in made and b in made
+        made.add(a + b)
+    assert len(made) == 26 + 20_000
+    assert [len(a + b) for a, b in merges] == sorted(len(a + b) for a, b in merges)
 
 
 def test_model_flops_by_hand():
