@@ -143,6 +143,33 @@ def test_merge_order_is_gpt2s_when_merges_are_listed_out_of_order():
         assert list(tok._piece_ids_reference(text)) == tok.encode(text).tolist()
 
 
+def test_a_merge_listed_twice_takes_its_last_rank():
+    # ("a", "b") is listed before and after ("b", "c"): its rank is its last place (5), as
+    # in GPT-2's dict(zip(merges, range(len(merges)))), and a rank above the number of
+    # distinct merges (3) still counts as a rank.
+    merges = [("x", "y")] * 3 + [("a", "b"), ("b", "c"), ("a", "b")]
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["xy", "ab", "bc"], merges)
+    assert tok.tokenize("abc") == ["a", "bc"]
+    assert tok.tokenize("abd") == ["ab", "d"]
+    for text in ("abc", "abd", "xyab"):
+        assert list(tok._piece_ids_reference(text)) == tok.encode(text).tolist()
+    again = GPT2Tokenizer.from_json(tok.to_json())  # written without the duplicate
+    assert again.tokenize("abc") == ["a", "bc"]
+
+
+def test_a_merge_listed_twice_matches_tokenizers(tmp_path):
+    tokenizers = require("tokenizers")
+    tok = GPT2Tokenizer(list(BYTE_TO_CHAR) + ["xy", "ab", "bc"], [])
+    tok.save_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n" + "x y\n" * 3 + "a b\nb c\na b\n",
+                                         encoding="utf-8")
+    ours = GPT2Tokenizer.from_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
+    ref = tokenizers.ByteLevelBPETokenizer.from_file(str(tmp_path / "vocab.json"),
+                                                     str(tmp_path / "merges.txt"))
+    for text in ("abc", "abd", "xyabc", "ab bc abc"):
+        assert ours.encode(text).tolist() == ref.encode(text).ids, text
+
+
 def _reference_encode(tok: GPT2Tokenizer, text: str) -> list[int]:
     """The ids by the slow, obvious merge of every piece."""
     return [i for piece in pretokenize(text) for i in tok._piece_ids_reference(piece)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,8 +64,9 @@ class GPT2Tokenizer:
         ``vocab.json``'s token -> id mapping (ids must be exactly 0 .. V-1). Must hold all
         256 single-byte tokens, so that every text can be encoded.
     merges : sequence of (str, str)
-        The learned merges, earliest first (the rank is the position); each pair and its
-        concatenation must be tokens.
+        The learned merges, earliest first (the rank is the position; a pair listed twice
+        has the rank of its last place, as in GPT-2's and Hugging Face's tokenizers); each
+        pair and its concatenation must be tokens.
 
     Attributes
     ----------
@@ -109,7 +111,7 @@ class GPT2Tokenizer:
                 if token not in self._ids:
                     raise ValueError(f"merge {rank} ({a!r}, {b!r}) uses {token!r}, "
                                      f"which is not in the vocabulary")
-            self._ranks.setdefault((a, b), rank)
+            self._ranks[a, b] = rank  # a pair listed twice keeps its last rank, as in GPT-2
         # The same merges over ids, for the fast merge: (left id, right id) -> (rank, merged id)
         self._id_merges: dict[tuple[int, int], tuple[int, int]] = {
             (self._ids[a], self._ids[b]): (rank, self._ids[a + b])
@@ -197,7 +199,7 @@ class GPT2Tokenizer:
         parts = list(symbols)
         while len(parts) > 1:
             pairs = set(zip(parts, parts[1:]))
-            best = min(pairs, key=lambda pair: self._ranks.get(pair, len(self._ranks)))
+            best = min(pairs, key=lambda pair: self._ranks.get(pair, math.inf))
             if best not in self._ranks:
                 break  # no adjacent pair was ever merged
             a, b = best
