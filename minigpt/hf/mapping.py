@@ -88,9 +88,22 @@ def _to_numpy(name: str, value: Any) -> np.ndarray:
 
 
 def _n_layer(names: list[str]) -> int:
-    """One more than the largest block index among ``names`` (at least 1)."""
-    indices = [int(m.group(1)) for m in map(BLOCK_RE.match, names) if m]
-    return max(indices) + 1 if indices else 1
+    """How many distinct block indices ``names`` hold (at least 1).
+
+    Not the largest index plus one: a single name ``h.1000000.ln_1.weight`` must not make
+    a million-block model whose names are then listed; with the count, the name check
+    finds the gap.
+    """
+    return max(1, len({m.group(1) for m in map(BLOCK_RE.match, names) if m}))
+
+
+def _check_n_layer(names: list[str], config: GPTConfig, source: str) -> None:
+    """Raise ValueError unless ``names`` hold ``config.n_layer`` blocks, before the config's
+    names are listed (a config may claim 2**63 blocks)."""
+    blocks = len({m.group(1) for m in map(BLOCK_RE.match, names) if m})
+    if blocks != config.n_layer:
+        raise ValueError(f"the config has n_layer={config.n_layer}, but the {source} holds "
+                         f"{blocks} block(s)")
 
 
 def _read_config(arrays: Mapping[str, Any], tok: str, pos: str, up: str, up_axis: int,
@@ -183,6 +196,7 @@ def from_hf_gpt2(state_dict: Mapping[str, Any], config: GPTConfig | None = None
     if config is None:
         config = _read_config(arrays, "wte.weight", "wpe.weight", "h.0.mlp.c_fc.weight", 1,
                               _n_layer(list(arrays)), "state_dict")
+    _check_n_layer(list(arrays), config, "state_dict")
     names = _name_map(config.n_layer)
     shapes = param_shapes(config)
     expected = {hf: shapes[mg][::-1] if t else shapes[mg] for hf, mg, t in names}
