@@ -30,7 +30,8 @@ from safetensors.numpy import save
 
 from minigpt.atomic import atomic_path
 from minigpt.config import GPTConfig, param_shapes
-from minigpt.tensorfile import INTEGER_DTYPES, check_dtypes, check_fits, read_header
+from minigpt.tensorfile import (INTEGER_DTYPES, check_dtypes, check_fits, clipped_repr,
+                                read_header)
 
 FORMAT = "minigpt-checkpoint"
 VERSION = "1"
@@ -42,7 +43,6 @@ RNG_BIT_GENERATOR = "PCG64"
 PARAM_DTYPES = (np.float32, np.float64)  # what the model computes in, so what is saved
 PARAM_DTYPE_NAMES = ("F32", "F64")  # the same, as safetensors names them
 MAX_SHOWN = 5  # how many names an error message lists
-MAX_REPR = 80  # how many characters of a value read from a file an error message shows
 BLOCK_RE = re.compile(r"blocks\.([^.]*)\.")  # the block index of a parameter name
 
 
@@ -80,17 +80,12 @@ def _digest(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> s
     return h.hexdigest()
 
 
-def _clip(value: Any) -> str:
-    """``repr(value)``, cut to :data:`MAX_REPR` characters (a file's values can be huge)."""
-    text = repr(value)
-    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
-
-
 def _shown(names: Iterable[str], what: str) -> str:
     """How many names there are, and the first few in sorted order: ``"2 missing ['a', 'b']"``."""
     names = sorted(names)
+    shown = ", ".join(clipped_repr(name) for name in names[:MAX_SHOWN])
     more = ", ..." if len(names) > MAX_SHOWN else ""
-    return f"{len(names)} {what} {str(names[:MAX_SHOWN])[:-1]}{more}]"
+    return f"{len(names)} {what} [{shown}{more}]"
 
 
 def _check_n_layer(names: Iterable[str], config: GPTConfig, error: type) -> None:
@@ -335,10 +330,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if metadata is None or metadata.get("format") != FORMAT:
         got = None if metadata is None else metadata.get("format")
         raise CheckpointError(f"{path!r} is not a minigpt checkpoint: metadata format is "
-                              f"{_clip(got)}, expected {FORMAT!r}")
+                              f"{clipped_repr(got)}, expected {FORMAT!r}")
     if metadata.get("version") != VERSION:
-        raise CheckpointError(f"{path!r} has checkpoint version {_clip(metadata.get('version'))}, "
-                              f"this minigpt reads {VERSION!r}")
+        raise CheckpointError(f"{path!r} has checkpoint version "
+                              f"{clipped_repr(metadata.get('version'))}, this minigpt reads "
+                              f"{VERSION!r}")
     missing = [k for k in (*JSON_FIELDS, DIGEST_FIELD) if k not in metadata]
     if missing:
         raise CheckpointError(f"{path!r} lacks metadata {missing}")
@@ -367,7 +363,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(str(e)) from e
     step = _parse_json(metadata, "step")
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise CheckpointError(f"metadata 'step' must be an int >= 0, got {_clip(step)}")
+        raise CheckpointError(f"metadata 'step' must be an int >= 0, got {clipped_repr(step)}")
     rng_state = _parse_json(metadata, "rng")
     tokenizer = _parse_json(metadata, "tokenizer")
     extra = _parse_json(metadata, "extra")

@@ -33,6 +33,20 @@ NUMPY_DTYPES = {"F64": 8, "F32": 4, "F16": 2, "I64": 8, "I32": 4, "I16": 2, "I8"
 FLOAT_NAMES = {"F64": "float64", "F32": "float32", "F16": "float16"}
 INTEGER_DTYPES = ("I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8")
 MAX_SHOWN = 5  # how many tensors an error message lists
+MAX_REPR = 80  # how many characters of a value read from a file an error message shows
+
+
+def clipped_repr(value: object, limit: int = MAX_REPR) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a value read from a file (a tensor's
+    name, a dtype, a metadata string) may be megabytes long, an error message may not.
+
+    Examples
+    --------
+    >>> clipped_repr("x" * 100, limit=10)
+    "'xxxxxx..."
+    """
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - len("...")] + "..."
 
 
 class TensorInfo(NamedTuple):
@@ -57,15 +71,16 @@ class Header(NamedTuple):
 def _shape(name: str, entry: object) -> TensorInfo:
     """The dtype and shape of one header entry, or ValueError naming the tensor."""
     if not isinstance(entry, dict):
-        raise ValueError(f"header entry {name!r} must be a JSON object, got "
+        raise ValueError(f"header entry {clipped_repr(name)} must be a JSON object, got "
                          f"{type(entry).__name__}")
     dtype, shape = entry.get("dtype"), entry.get("shape")
     if not isinstance(dtype, str):
-        raise ValueError(f"tensor {name!r} has no dtype name in the header, got {dtype!r}")
+        raise ValueError(f"tensor {clipped_repr(name)} has no dtype name in the header, "
+                         f"got {clipped_repr(dtype)}")
     if not isinstance(shape, list) or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
-        raise ValueError(f"tensor {name!r} must have a shape of integers >= 0, "
-                         f"got {str(shape)[:80]}")
+        raise ValueError(f"tensor {clipped_repr(name)} must have a shape of integers >= 0, "
+                         f"got {clipped_repr(shape)}")
     return TensorInfo(dtype, tuple(shape))
 
 
@@ -176,7 +191,8 @@ def check_dtypes(tensors: Mapping[str, TensorInfo], allowed: Collection[str], so
     supported = ", ".join(f"{d} ({FLOAT_NAMES[d]})" if d in FLOAT_NAMES else d for d in allowed)
     what = "a dtype numpy cannot read" if dtype not in NUMPY_DTYPES else "an unsupported dtype"
     others = f" (and {len(bad) - 1} more tensors)" if len(bad) > 1 else ""
-    raise ValueError(f"{source} holds {what}: tensor {name!r} is {str(dtype)[:40]}{others}; "
+    raise ValueError(f"{source} holds {what}: tensor {clipped_repr(name)} is "
+                     f"{clipped_repr(dtype)[1:-1]}{others}; "
                      f"supported: {supported}")
 
 

@@ -212,6 +212,11 @@ def test_pickle_needs_explicit_permission(hf_folders, tmp_path):
     (tmp_path / "pytorch_model.bin").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="pytorch_model.bin is not a readable"):
         load_hf_gpt2(tmp_path, allow_pickle=True)
+    # a config far larger than the pickle is refused before the pickle is opened
+    config = json.loads((folder / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "n_layer": 2**63}))
+    refuse_within(lambda: load_hf_gpt2(tmp_path, allow_pickle=True),
+                  r"config\.json asks for [\d,]+ parameters")
 
 
 def test_config_from_transformers_round_trip():

@@ -161,6 +161,7 @@ def load_hf_gpt2(folder: str | os.PathLike, dtype: Any = np.float32, allow_pickl
         state = _read_safetensors(weights_path, config, config_path)
     elif os.path.isfile(pickle_path) and allow_pickle:
         weights_path = pickle_path
+        check_fits(config, os.path.getsize(pickle_path), NARROWEST_WEIGHT_BYTES, config_path)
         state = _read_pickle(pickle_path)
     elif os.path.isfile(pickle_path):
         raise FileNotFoundError(

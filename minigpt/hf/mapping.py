@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..config import GPTConfig, param_shapes
+from ..tensorfile import clipped_repr
 
 HF_PREFIX = "transformer."
 LM_HEAD = "lm_head.weight"
@@ -120,14 +121,19 @@ def _read_config(arrays: Mapping[str, Any], tok: str, pos: str, up: str, up_axis
     return GPTConfig(vocab_size=V, n_ctx=n_ctx, n_layer=n_layer, n_head=1, d_model=C, d_ff=F)
 
 
+def _first(names: list[str]) -> str:
+    """The first :data:`MAX_SHOWN` names, each cut short if long, as a list."""
+    return "[" + ", ".join(clipped_repr(name) for name in names[:MAX_SHOWN]) + "]"
+
+
 def _check_names_and_shapes(given: Mapping[str, np.ndarray], expected: Mapping[str, tuple],
                             source: str) -> None:
     """Raise ValueError unless ``given`` has exactly the names and shapes of ``expected``."""
     missing = [n for n in expected if n not in given]
     unexpected = [n for n in given if n not in expected]
     if missing or unexpected:
-        raise ValueError(f"{source}: {len(missing)} missing name(s) {missing[:MAX_SHOWN]}, "
-                         f"{len(unexpected)} unexpected name(s) {unexpected[:MAX_SHOWN]}")
+        raise ValueError(f"{source}: {len(missing)} missing name(s) {_first(missing)}, "
+                         f"{len(unexpected)} unexpected name(s) {_first(unexpected)}")
     for name, shape in expected.items():
         if tuple(np.shape(given[name])) != tuple(shape):
             raise ValueError(f"{source}: {name} must have shape {tuple(shape)}, "
@@ -191,7 +197,8 @@ def from_hf_gpt2(state_dict: Mapping[str, Any], config: GPTConfig | None = None
             lm_head = value
             continue
         if name in arrays:
-            raise ValueError(f"state_dict holds {name!r} twice (with and without {HF_PREFIX!r})")
+            raise ValueError(f"state_dict holds {clipped_repr(name)} twice (with and without "
+                             f"{HF_PREFIX!r})")
         arrays[name] = value
     if config is None:
         config = _read_config(arrays, "wte.weight", "wpe.weight", "h.0.mlp.c_fc.weight", 1,

@@ -117,6 +117,9 @@ DTYPE_NAMES = ["F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4
                "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL", "C64", "f32", ""]
 SHAPE_DIMS = st.one_of(st.integers(0, 8), HUGE_INTS)
 SHAPES = st.one_of(st.lists(SHAPE_DIMS, max_size=4), JSON_VALUES)
+# Tensor names, a few of them long (a message must not quote them whole).
+NAMES = st.one_of(st.text(max_size=20), st.sampled_from(["params.blocks.0." + "x" * 5000,
+                                                         "h.0." + "y" * 5000, "z" * 5000]))
 
 
 def header_bytes(header: Any, length: int | None = None) -> bytes:
@@ -185,7 +188,7 @@ def mutated_header(draw: Callable, header: dict[str, Any]) -> dict[str, Any]:
         elif action == "drop":
             header.pop(name, None)
         elif action == "add":
-            header[draw(st.text(max_size=20))] = {
+            header[draw(NAMES)] = {
                 "dtype": draw(st.sampled_from(DTYPE_NAMES)), "shape": draw(SHAPES),
                 "data_offsets": [0, draw(st.integers(0, 64))]}
         else:

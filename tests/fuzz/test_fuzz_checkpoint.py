@@ -19,9 +19,9 @@ from minigpt.checkpoint import (DIGEST_FIELD, JSON_FIELDS, Checkpoint, _digest, 
 from minigpt.config import GPTConfig, param_shapes
 from minigpt.optim import AdamW
 from minigpt.tokenizers import CharTokenizer
-from tests.fuzz.common import (DTYPE_NAMES, HOSTILE_JSON_TEXT, HUGE_INTS, JSON_VALUES, SHAPES,
-                               fuzz, header_bytes, json_text, loads_or_refuses, mutated_file,
-                               rebuilt, split_file)
+from tests.fuzz.common import (DTYPE_NAMES, HOSTILE_JSON_TEXT, HUGE_INTS, JSON_VALUES, NAMES,
+                               SHAPES, fuzz, header_bytes, json_text, loads_or_refuses,
+                               mutated_file, rebuilt, split_file)
 
 CFG = GPTConfig(vocab_size=5, n_ctx=3, n_layer=2, n_head=1, d_model=2)
 EXAMPLES = 150
@@ -115,7 +115,7 @@ def test_signed_tensors(tmp_path, data):
             tensors.pop(name, None)
         elif action == "add":
             new = data.draw(st.sampled_from(["params.", "optim.m.", "optim.", "", "params.blocks."])
-                            ) + data.draw(st.text(max_size=12))
+                            ) + data.draw(NAMES)
             tensors[new] = np.zeros(data.draw(st.lists(st.integers(0, 3), max_size=3)),
                                     np.float32)
         elif action == "cast" and name in tensors:
