@@ -4,14 +4,18 @@ safetensors stores named arrays and a str -> str header, and nothing executable,
 loading a checkpoint can never run code (unlike pickle). A minigpt checkpoint holds
 
 * tensors ``params.<name>`` (the model) and ``optim.m.<name>``, ``optim.v.<name>``,
-  ``optim.t`` (the :class:`~minigpt.optim.AdamW` state, when saved);
+  ``optim.t`` (the :class:`~minigpt.optim.AdamW` state, when saved), the first three
+  float32 or float64 (what the model computes in; float16, bfloat16 and float8 are
+  refused on save and on load), ``optim.t`` an integer;
 * metadata ``format`` = ``"minigpt-checkpoint"``, ``version`` = ``"1"``, and JSON strings
   ``config``, ``step``, ``rng``, ``tokenizer``, ``extra``, plus ``sha256``, a digest of
-  everything else, so a flipped byte anywhere is caught on load.
+  everything else, so a flipped byte anywhere is caught on load. The digest has no key:
+  it catches accidents, not edits, so the loader trusts nothing it reads (see
+  :func:`load_checkpoint`).
 
-Files are written atomically (:func:`minigpt.atomic.atomic_path`): into a temporary file
-beside the target, flushed to disk, then renamed over it. A crash mid-save leaves the
-previous checkpoint as it was.
+Files are written atomically (:func:`minigpt.atomic.atomic_path`): into one temporary file
+beside the target, flushed to disk, then renamed over it. A crash
+mid-save leaves the previous checkpoint as it was.
 """
 
 from __future__ import annotations
@@ -26,12 +30,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import save
 
 from minigpt.atomic import atomic_path
 from minigpt.config import GPTConfig, param_shapes
 from minigpt.tensorfile import (INTEGER_DTYPES, check_dtypes, check_fits, clipped_repr,
-                                read_header)
+                                read_header, write_safetensors)
 
 FORMAT = "minigpt-checkpoint"
 VERSION = "1"
@@ -168,17 +171,18 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
     Raises
     ------
     ValueError
-        If params do not match the config, a value is not JSON-serializable, or the
-        generator is not PCG64.
+        If params do not match the config or are not float32/float64, a value is not
+        JSON-serializable, or the generator is not PCG64.
     TypeError
         For arguments of the wrong type.
 
     Notes
     -----
-    The write goes to a temporary file in the same directory, is flushed with
-    ``os.fsync``, and is moved onto ``path`` with ``os.replace``, which is atomic on
+    The arrays are streamed (:func:`minigpt.tensorfile.write_safetensors`) into one
+    temporary file in the same directory, which is flushed
+    with ``os.fsync``, and moved onto ``path`` with ``os.replace``, which is atomic on
     POSIX and Windows. On any error the temporary file is removed and ``path`` is not
-    touched.
+    touched; if the process is killed, the next save of ``path`` removes it.
 
     Examples
     --------
@@ -238,9 +242,8 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
         "extra": _to_json("extra", {} if extra is None else extra),
     }
     metadata[DIGEST_FIELD] = _digest(tensors, metadata)
-    data = save(tensors, metadata=metadata)  # serialized here, so one temporary file exists
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(data)
+    with atomic_path(path) as tmp:  # the one temporary file of this save
+        write_safetensors(tmp, tensors, metadata)
 
 
 def _parse_json(metadata: Mapping[str, str], key: str) -> Any:

@@ -14,6 +14,10 @@ library; :func:`check_dtypes` refuses dtypes a loader cannot use, naming the ten
 :func:`check_fits` refuses a config that asks for more parameters than the file's bytes
 could hold, in integer arithmetic, before anything is allocated. The checkpoint loader
 (:mod:`minigpt.checkpoint`) and the GPT-2 loader (:mod:`minigpt.hf.files`) use all three.
+
+:func:`write_safetensors` writes the same layout, streaming each array into the file, so
+a save holds no second copy of the model in memory and makes no temporary file of its
+own (the caller writes through :func:`minigpt.atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -23,13 +27,19 @@ import os
 from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
+import numpy as np
+
 from .config import GPTConfig, count_params
 
 HEADER_LENGTH_BYTES = 8  # the u64 that opens the file
+HEADER_ALIGNMENT = 8  # the header is padded with spaces so that the data starts 8-aligned
 METADATA_KEY = "__metadata__"
-# safetensors dtype name -> bytes per element, for the dtypes numpy can hold.
-NUMPY_DTYPES = {"F64": 8, "F32": 4, "F16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
-                "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "C64": 8}
+# safetensors dtype name -> numpy dtype (little-endian), for the dtypes numpy can hold.
+NUMPY_DTYPES = {name: np.dtype(code) for name, code in (
+    ("F64", "<f8"), ("F32", "<f4"), ("F16", "<f2"), ("I64", "<i8"), ("I32", "<i4"),
+    ("I16", "<i2"), ("I8", "i1"), ("U64", "<u8"), ("U32", "<u4"), ("U16", "<u2"), ("U8", "u1"),
+    ("BOOL", "?"), ("C64", "<c8"))}
+SAFETENSORS_NAMES = {dtype: name for name, dtype in NUMPY_DTYPES.items()}
 FLOAT_NAMES = {"F64": "float64", "F32": "float32", "F16": "float16"}
 INTEGER_DTYPES = ("I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8")
 MAX_SHOWN = 5  # how many tensors an error message lists
@@ -234,3 +244,69 @@ def check_fits(config: GPTConfig, file_bytes: int, itemsize: int, source: str) -
         raise ValueError(f"{source} asks for {n_params:,} parameters ({n_params * itemsize:,} "
                          f"bytes at {itemsize} bytes each), but the file holds only "
                          f"{file_bytes:,} bytes")
+
+
+def write_safetensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray],
+                      metadata: Mapping[str, str] | None = None) -> None:
+    """Write arrays as a safetensors file, one array at a time.
+
+    Parameters
+    ----------
+    path : path
+        The file to write (usually the temporary file of :func:`minigpt.atomic.atomic_path`).
+    tensors : mapping of str to ndarray
+        Any shapes (0-d and empty included) of the dtypes in :data:`NUMPY_DTYPES`; stored
+        C-ordered and little-endian, in the mapping's order.
+    metadata : mapping of str to str, optional
+        Stored as the header's ``__metadata__``.
+
+    Raises
+    ------
+    TypeError
+        For a dtype safetensors has no name for, or metadata that is not str -> str.
+
+    Notes
+    -----
+    ``safetensors.numpy.save`` returns the whole file as bytes (two copies of the model
+    at the peak) and ``save_file`` writes through a temporary file of its own, which a
+    killed process leaves behind. Here only the header is built in memory; each array is
+    written from its own buffer (a copy only when it is not already C-ordered and
+    little-endian). The layout is the format's: the header length as a little-endian u64,
+    the JSON header padded with spaces to 8 bytes, then the arrays back to back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.safetensors")
+    >>> write_safetensors(path, {"w": np.ones((2, 3), np.float32), "t": np.array(7)})
+    >>> from safetensors.numpy import load_file
+    >>> sorted((k, v.tolist()) for k, v in load_file(path).items())
+    [('t', 7), ('w', [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]])]
+    >>> os.remove(path)
+    """
+    arrays = {}
+    header: dict[str, object] = {}
+    offset = 0
+    for name, value in tensors.items():
+        arr = np.asarray(value)
+        dtype = SAFETENSORS_NAMES.get(arr.dtype.newbyteorder("<"))
+        if not isinstance(name, str) or dtype is None:
+            raise TypeError(f"tensor {clipped_repr(name)}: safetensors has no dtype for "
+                            f"{arr.dtype}; expected one of {sorted(map(str, SAFETENSORS_NAMES))}")
+        arr = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")  # keeps 0-d
+        header[name] = {"dtype": dtype, "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + arr.nbytes]}
+        arrays[name] = arr
+        offset += arr.nbytes
+    if metadata is not None:
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise TypeError("safetensors metadata must map str to str")
+        header[METADATA_KEY] = dict(metadata)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-(HEADER_LENGTH_BYTES + len(text)) % HEADER_ALIGNMENT)
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(HEADER_LENGTH_BYTES, "little"))
+        f.write(text)
+        for arr in arrays.values():
+            if arr.nbytes:  # a memoryview of an empty array cannot be cast to bytes
+                f.write(memoryview(arr).cast("B"))

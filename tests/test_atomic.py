@@ -52,7 +52,7 @@ def test_interrupted_hf_save_keeps_the_previous_folder(tmp_path, monkeypatch):
     before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
     other = GPT(model.config, seed=1)
 
-    import minigpt.hf.files as hf_files
+    import minigpt.tensorfile as tensorfile
 
     def crash(filename, mode="r", **kwargs):
         f = open(filename, mode, **kwargs)
@@ -62,7 +62,7 @@ def test_interrupted_hf_save_keeps_the_previous_folder(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return f
 
-    monkeypatch.setattr(hf_files, "open", crash, raising=False)
+    monkeypatch.setattr(tensorfile, "open", crash, raising=False)
     with pytest.raises(KeyboardInterrupt):
         save_hf_gpt2(tmp_path, other)
     monkeypatch.undo()

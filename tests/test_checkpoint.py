@@ -12,6 +12,7 @@ import safetensors.numpy as stnp
 from safetensors import safe_open
 
 import minigpt.checkpoint as ckpt_mod
+import minigpt.tensorfile as tensorfile
 from minigpt.checkpoint import (Checkpoint, CheckpointError, load_checkpoint, restore_rng,
                                 save_checkpoint)
 from minigpt.config import GPTConfig, param_shapes
@@ -160,7 +161,7 @@ def test_failed_save_leaves_old_file_and_no_temp(tmp_path, state, monkeypatch, t
             with open(filename, mode) as f:
                 f.write(b"partial")
             boom()
-        monkeypatch.setattr(ckpt_mod, "open", half_write, raising=False)
+        monkeypatch.setattr(tensorfile, "open", half_write, raising=False)
     else:
         monkeypatch.setattr(os, target.split(".")[1], boom)
     with pytest.raises(OSError, match="disk on fire"):
@@ -443,3 +444,32 @@ def test_hostile_metadata_json(tmp_path, state, key, text, match):
     save_full(path, state)
     rewrite(path, edit_metadata=lambda m: m.update({key: text}))
     assert len(refuse_within(path, match)) < 400
+
+
+# ----------------------------------------------------------------------------- the writer
+
+
+def test_write_safetensors_is_read_by_safetensors(tmp_path):
+    """Every dtype, 0-d and empty arrays, non-contiguous and big-endian input: safetensors
+    reads back the same arrays and metadata, and the data starts 8-aligned."""
+    rng = np.random.default_rng(0)
+    tensors = {
+        "f64": rng.standard_normal((2, 3)), "f32": rng.standard_normal(5).astype(np.float32),
+        "f16": np.arange(4, dtype=np.float16), "i64": np.array(7), "empty": np.zeros((0, 3)),
+        "u8": np.arange(3, dtype=np.uint8), "bool": np.array([True, False]),
+        "strided": rng.standard_normal((4, 6))[:, ::2], "big": np.arange(3, dtype=">i4"),
+        "c64": np.array([1 + 2j], np.complex64), "i8": np.array([-1], np.int8),
+    }
+    path = tmp_path / "t.safetensors"
+    tensorfile.write_safetensors(path, tensors, {"k": "v", "ü": "ß"})
+    with safe_open(str(path), framework="numpy") as f:
+        assert f.metadata() == {"k": "v", "ü": "ß"}
+        for name, arr in tensors.items():
+            got = f.get_tensor(name)
+            assert got.shape == arr.shape and got.dtype == arr.dtype.newbyteorder("=")
+            np.testing.assert_array_equal(got, arr)
+    assert (8 + int.from_bytes(path.read_bytes()[:8], "little")) % 8 == 0
+    with pytest.raises(TypeError, match="no dtype for object"):
+        tensorfile.write_safetensors(path, {"o": np.array([None])})
+    with pytest.raises(TypeError, match="str to str"):
+        tensorfile.write_safetensors(path, {}, {"k": 1})

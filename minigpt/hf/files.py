@@ -21,7 +21,7 @@ from ..atomic import atomic_path
 from ..bpe import GPT2Tokenizer
 from ..config import GPTConfig
 from ..model import GPT
-from ..tensorfile import check_dtypes, check_fits, read_header
+from ..tensorfile import check_dtypes, check_fits, read_header, write_safetensors
 from .config_json import config_from_hf, config_to_hf
 from .mapping import BUFFER_RE, HF_PREFIX, from_hf_gpt2, to_hf_gpt2
 
@@ -220,8 +220,6 @@ def save_hf_gpt2(folder: str | os.PathLike, model: GPT,
     ['config.json', 'model.safetensors']
     >>> import shutil; shutil.rmtree(folder)
     """
-    from safetensors.numpy import save
-
     if not isinstance(model, GPT):
         raise TypeError(f"model must be a minigpt GPT, got {type(model).__name__}")
     if tokenizer is not None and not isinstance(tokenizer, GPT2Tokenizer):
@@ -233,9 +231,8 @@ def save_hf_gpt2(folder: str | os.PathLike, model: GPT,
     with atomic_path(os.path.join(folder, CONFIG_FILE)) as tmp, \
             open(tmp, "w", encoding="utf-8") as f:
         json.dump(hf_config, f, indent=2)
-    # serialized here and written through atomic_path, so one temporary file exists
-    data = save(to_hf_gpt2(model.params, lm_head=False), metadata={"format": "pt"})
-    with atomic_path(os.path.join(folder, SAFETENSORS_FILE)) as tmp, open(tmp, "wb") as f:
-        f.write(data)
+    tensors = to_hf_gpt2(model.params, lm_head=False)
+    with atomic_path(os.path.join(folder, SAFETENSORS_FILE)) as tmp:  # its one temporary file
+        write_safetensors(tmp, tensors, metadata={"format": "pt"})
     if tokenizer is not None:
         tokenizer.save_files(os.path.join(folder, VOCAB_FILE), os.path.join(folder, MERGES_FILE))
