@@ -4,14 +4,18 @@ safetensors stores named arrays and a str -> str header, and nothing executable,
 loading a checkpoint can never run code (unlike pickle). A minigpt checkpoint holds
 
 * tensors ``params.<name>`` (the model) and ``optim.m.<name>``, ``optim.v.<name>``,
-  ``optim.t`` (the :class:`~minigpt.optim.AdamW` state, when saved);
+  ``optim.t`` (the :class:`~minigpt.optim.AdamW` state, when saved), the first three
+  float32 or float64 (what the model computes in; float16, bfloat16 and float8 are
+  refused on save and on load), ``optim.t`` an integer;
 * metadata ``format`` = ``"minigpt-checkpoint"``, ``version`` = ``"1"``, and JSON strings
   ``config``, ``step``, ``rng``, ``tokenizer``, ``extra``, plus ``sha256``, a digest of
-  everything else, so a flipped byte anywhere is caught on load.
+  everything else, so a flipped byte anywhere is caught on load. The digest has no key:
+  it catches accidents, not edits, so the loader trusts nothing it reads (see
+  :func:`load_checkpoint`).
 
-Files are written atomically (:func:`minigpt.atomic.atomic_path`): into a temporary file
-beside the target, flushed to disk, then renamed over it. A crash mid-save leaves the
-previous checkpoint as it was.
+Files are written atomically (:func:`minigpt.atomic.atomic_path`): into one temporary file
+beside the target, flushed to disk, then renamed over it. A crash
+mid-save leaves the previous checkpoint as it was.
 """
 
 from __future__ import annotations
@@ -20,15 +24,17 @@ import errno
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import save_file
 
 from minigpt.atomic import atomic_path
 from minigpt.config import GPTConfig, param_shapes
+from minigpt.tensorfile import (INTEGER_DTYPES, check_dtypes, check_fits, clipped_repr,
+                                read_header, write_safetensors)
 
 FORMAT = "minigpt-checkpoint"
 VERSION = "1"
@@ -37,6 +43,10 @@ OPTIM_PREFIX = "optim."
 JSON_FIELDS = ("config", "step", "rng", "tokenizer", "extra")
 DIGEST_FIELD = "sha256"
 RNG_BIT_GENERATOR = "PCG64"
+PARAM_DTYPES = (np.float32, np.float64)  # what the model computes in, so what is saved
+PARAM_DTYPE_NAMES = ("F32", "F64")  # the same, as safetensors names them
+MAX_SHOWN = 5  # how many names an error message lists
+BLOCK_RE = re.compile(r"blocks\.([^.]*)\.")  # the block index of a parameter name
 
 
 class CheckpointError(ValueError):
@@ -73,18 +83,40 @@ def _digest(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> s
     return h.hexdigest()
 
 
+def _shown(names: Iterable[str], what: str) -> str:
+    """How many names there are, and the first few in sorted order: ``"2 missing ['a', 'b']"``."""
+    names = sorted(names)
+    shown = ", ".join(clipped_repr(name) for name in names[:MAX_SHOWN])
+    more = ", ..." if len(names) > MAX_SHOWN else ""
+    return f"{len(names)} {what} [{shown}{more}]"
+
+
+def _check_n_layer(names: Iterable[str], config: GPTConfig, error: type) -> None:
+    """Raise ``error`` unless ``names`` hold exactly ``config.n_layer`` distinct blocks.
+
+    Checked before :func:`param_shapes` lists the config's names, so a config that claims
+    a million blocks is refused at the cost of the names actually there.
+    """
+    blocks = {m.group(1) for m in map(BLOCK_RE.match, names) if m}
+    if len(blocks) != config.n_layer:
+        raise error(f"the config has n_layer={config.n_layer}, but the parameters hold "
+                    f"{len(blocks)} block(s)")
+
+
 def _check_params(params: Mapping[str, np.ndarray], config: GPTConfig, error: type) -> None:
     """Raise ``error`` unless ``params`` has exactly the names and shapes of ``config``."""
+    _check_n_layer(params, config, error)
     shapes = param_shapes(config)
     if set(params) != set(shapes):
-        missing = sorted(set(shapes) - set(params))
-        extra = sorted(set(params) - set(shapes))
-        raise error(f"parameter names do not match the config: missing {missing}, unexpected {extra}")
+        missing = set(shapes) - set(params)
+        extra = set(params) - set(shapes)
+        raise error(f"parameter names do not match the config: {_shown(missing, 'missing')}, "
+                    f"{_shown(extra, 'unexpected')}")
     for name, shape in shapes.items():
         p = params[name]
-        if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
+        if not isinstance(p, np.ndarray) or p.dtype not in PARAM_DTYPES:
             kind = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
-            raise error(f"parameter {name!r} must be a floating-point array, got {kind}")
+            raise error(f"parameter {name!r} must be a float32 or float64 array, got {kind}")
         if p.shape != shape:
             raise error(f"parameter {name!r} has shape {p.shape}, the config says {shape}")
 
@@ -139,17 +171,18 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
     Raises
     ------
     ValueError
-        If params do not match the config, a value is not JSON-serializable, or the
-        generator is not PCG64.
+        If params do not match the config or are not float32/float64, a value is not
+        JSON-serializable, or the generator is not PCG64.
     TypeError
         For arguments of the wrong type.
 
     Notes
     -----
-    The write goes to a temporary file in the same directory, is flushed with
-    ``os.fsync``, and is moved onto ``path`` with ``os.replace``, which is atomic on
+    The arrays are streamed (:func:`minigpt.tensorfile.write_safetensors`) into one
+    temporary file in the same directory, which is flushed
+    with ``os.fsync``, and moved onto ``path`` with ``os.replace``, which is atomic on
     POSIX and Windows. On any error the temporary file is removed and ``path`` is not
-    touched.
+    touched; if the process is killed, the next save of ``path`` removes it.
 
     Examples
     --------
@@ -192,9 +225,9 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
         state = optimizer.state_dict()
         expected = {"t"} | {f"{k}.{name}" for name in params for k in ("m", "v")}
         if set(state) != expected:
-            raise ValueError(f"optimizer state keys do not match params: missing "
-                             f"{sorted(expected - set(state))}, "
-                             f"unexpected {sorted(set(state) - expected)}")
+            raise ValueError(f"optimizer state keys do not match params: "
+                             f"{_shown(expected - set(state), 'missing')}, "
+                             f"{_shown(set(state) - expected, 'unexpected')}")
         for key, arr in state.items():
             arr = np.asarray(arr)
             tensors[OPTIM_PREFIX + key] = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
@@ -209,15 +242,17 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
         "extra": _to_json("extra", {} if extra is None else extra),
     }
     metadata[DIGEST_FIELD] = _digest(tensors, metadata)
-    with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata=metadata)
+    with atomic_path(path) as tmp:  # the one temporary file of this save
+        write_safetensors(tmp, tensors, metadata)
 
 
 def _parse_json(metadata: Mapping[str, str], key: str) -> Any:
     try:
         return json.loads(metadata[key])
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"metadata {key!r} is not valid JSON: {e}") from e
+    except (ValueError, RecursionError) as e:
+        # ValueError: JSONDecodeError, or an integer of more than 4300 digits;
+        # RecursionError: arrays nested deeper than Python's recursion limit
+        raise CheckpointError(f"metadata {key!r} is not valid JSON: {str(e)[:200]}") from e
 
 
 def _load_optimizer_state(tensors: dict[str, np.ndarray], params: dict[str, np.ndarray]
@@ -227,9 +262,9 @@ def _load_optimizer_state(tensors: dict[str, np.ndarray], params: dict[str, np.n
         return None
     expected = {"t"} | {f"{k}.{name}" for name in params for k in ("m", "v")}
     if set(state) != expected:
-        raise CheckpointError(f"optimizer state does not match the parameters: missing "
-                              f"{sorted(expected - set(state))}, "
-                              f"unexpected {sorted(set(state) - expected)}")
+        raise CheckpointError(f"optimizer state does not match the parameters: "
+                              f"{_shown(expected - set(state), 'missing')}, "
+                              f"{_shown(set(state) - expected, 'unexpected')}")
     t = state["t"]
     if t.shape != () or not np.issubdtype(t.dtype, np.integer) or int(t) < 0:
         raise CheckpointError(f"optim.t must be a 0-d non-negative integer, "
@@ -262,7 +297,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     CheckpointError
         (a ``ValueError``) If the file is truncated, corrupted (its SHA-256 digest does not
         match), not a safetensors file, not a minigpt checkpoint, of another version,
-        missing metadata, or if its parameter names or shapes do not match its config.
+        missing metadata, holds a dtype other than float32/float64 (float16, bfloat16,
+        float8: the message names the tensor), or if its parameter names or shapes do not
+        match its config.
+
+    Notes
+    -----
+    The file is not trusted (its digest catches accidents, not edits: anyone can compute
+    it again). The header is read first and every name and dtype checked; the config
+    must fit in the file's bytes and its ``n_layer`` must match the blocks present before
+    its parameter names are listed; so any file is refused in time and memory of the
+    order of its own size.
 
     Examples
     --------
@@ -279,35 +324,49 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise FileNotFoundError(errno.ENOENT, "no checkpoint file here", path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path!r} is not a regular file")
+    # The header first: names, dtypes and shapes are checked before any tensor is read.
     try:
-        with safe_open(path, framework="numpy") as f:
-            metadata = f.metadata()
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, ValueError, TypeError, KeyError) as e:
+        header = read_header(path)
+    except ValueError as e:
         raise CheckpointError(f"{path!r} is not a readable safetensors file: {e}") from e
-
+    metadata = header.metadata
     if metadata is None or metadata.get("format") != FORMAT:
         got = None if metadata is None else metadata.get("format")
-        raise CheckpointError(f"{path!r} is not a minigpt checkpoint: metadata format is {got!r}, "
-                              f"expected {FORMAT!r}")
+        raise CheckpointError(f"{path!r} is not a minigpt checkpoint: metadata format is "
+                              f"{clipped_repr(got)}, expected {FORMAT!r}")
     if metadata.get("version") != VERSION:
-        raise CheckpointError(f"{path!r} has checkpoint version {metadata.get('version')!r}, "
-                              f"this minigpt reads {VERSION!r}")
+        raise CheckpointError(f"{path!r} has checkpoint version "
+                              f"{clipped_repr(metadata.get('version'))}, this minigpt reads "
+                              f"{VERSION!r}")
     missing = [k for k in (*JSON_FIELDS, DIGEST_FIELD) if k not in metadata]
     if missing:
         raise CheckpointError(f"{path!r} lacks metadata {missing}")
+    _check_header_tensors(header.tensors, path)
+    try:
+        with safe_open(path, framework="numpy") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path!r} is not a readable safetensors file: {e}") from e
     covered = {k: v for k, v in metadata.items() if k != DIGEST_FIELD}
     if _digest(tensors, covered) != metadata[DIGEST_FIELD]:
         raise CheckpointError(f"{path!r} is corrupted: its SHA-256 digest does not match its contents")
 
     config_dict = _parse_json(metadata, "config")
+    if not isinstance(config_dict, dict):
+        raise CheckpointError(f"metadata 'config' must be a JSON object, "
+                              f"got {type(config_dict).__name__}")
     try:
         config = GPTConfig.from_dict(config_dict)
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"metadata 'config' is not a valid GPTConfig: {e}") from e
+    try:  # a config bigger than the file is refused before its names are listed
+        check_fits(config, header.file_bytes, np.dtype(PARAM_DTYPES[0]).itemsize,
+                   f"{path!r}: metadata 'config'")
+    except ValueError as e:
+        raise CheckpointError(str(e)) from e
     step = _parse_json(metadata, "step")
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise CheckpointError(f"metadata 'step' must be an int >= 0, got {step!r}")
+        raise CheckpointError(f"metadata 'step' must be an int >= 0, got {clipped_repr(step)}")
     rng_state = _parse_json(metadata, "rng")
     tokenizer = _parse_json(metadata, "tokenizer")
     extra = _parse_json(metadata, "extra")
@@ -316,16 +375,32 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if not isinstance(value, allowed):
             raise CheckpointError(f"metadata {key!r} must be a JSON object, got {type(value).__name__}")
 
-    unknown = sorted(k for k in tensors if not k.startswith((PARAMS_PREFIX, OPTIM_PREFIX)))
-    if unknown:
-        raise CheckpointError(f"unexpected tensors {unknown}; expected names starting with "
-                              f"{PARAMS_PREFIX!r} or {OPTIM_PREFIX!r}")
     params = {k[len(PARAMS_PREFIX):]: v if v.flags.writeable else v.copy()
               for k, v in tensors.items() if k.startswith(PARAMS_PREFIX)}
     _check_params(params, config, CheckpointError)
     params = {name: params[name] for name in param_shapes(config)}  # the model's order
     optimizer_state = _load_optimizer_state(tensors, params)
     return Checkpoint(params, config, step, optimizer_state, rng_state, tokenizer, extra)
+
+
+def _check_header_tensors(tensors: Mapping[str, Any], path: str) -> None:
+    """Refuse foreign tensor names and dtypes other than minigpt's, from the header alone.
+
+    Parameters and Adam moments are float32 or float64 (a float16 or bfloat16 model is
+    refused here rather than failing later inside the model); ``optim.t`` is an integer.
+    """
+    unknown = [k for k in tensors if not k.startswith((PARAMS_PREFIX, OPTIM_PREFIX))]
+    if unknown:
+        raise CheckpointError(f"{path!r} holds {_shown(unknown, 'unexpected tensor(s)')}; expected "
+                              f"names starting with {PARAMS_PREFIX!r} or {OPTIM_PREFIX!r}")
+    step_name = OPTIM_PREFIX + "t"
+    try:
+        check_dtypes({k: v for k, v in tensors.items() if k != step_name},
+                     PARAM_DTYPE_NAMES, repr(path))
+        check_dtypes({k: v for k, v in tensors.items() if k == step_name},
+                     INTEGER_DTYPES, repr(path))
+    except ValueError as e:
+        raise CheckpointError(str(e)) from e
 
 
 def restore_rng(state: Mapping[str, Any]) -> np.random.Generator:

@@ -56,3 +56,48 @@ def require(name):
         if os.environ.get("MINIGPT_REQUIRE_CROSSCHECK") == "1":
             pytest.fail(f"{name} is required (MINIGPT_REQUIRE_CROSSCHECK=1) but not installed")
         pytest.skip(f"{name} not installed: install the crosscheck extra")
+
+
+# safetensors dtype name -> bytes per element, for building files by hand (F4 and F6 are
+# sub-byte types, not used here)
+SAFETENSORS_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
+                        "F8_E8M0": 1, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8,
+                        "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "C64": 8}
+
+
+def safetensors_bytes(tensors, metadata=None):
+    """A safetensors file built by hand: ``tensors`` maps a name to ``(dtype, shape, raw)``
+    with any dtype name (also those numpy lacks); the raw bytes are stored as given."""
+    import json
+
+    header, data = {}, b""
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors writes
+    return len(text).to_bytes(8, "little") + text + data
+
+
+def with_dtype(path, name, dtype):
+    """Rewrite the safetensors file ``path`` so that tensor ``name`` has ``dtype`` (its
+    values become arbitrary bytes of the right length); metadata and others are kept."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        metadata = f.metadata()
+        arrays = {k: f.get_tensor(k) for k in f.keys()}
+    names = {np.dtype(v): k for k, v in (("F64", np.float64), ("F32", np.float32),
+                                          ("F16", np.float16), ("I64", np.int64))}
+    tensors = {}
+    for key, arr in arrays.items():
+        if key == name:
+            raw = bytes(arr.size * SAFETENSORS_ITEMSIZE[dtype])
+            tensors[key] = (dtype, arr.shape, raw)
+        else:
+            little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+            tensors[key] = (names[arr.dtype], arr.shape, little.tobytes())
+    path.write_bytes(safetensors_bytes(tensors, metadata))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,10 +12,12 @@ import safetensors.numpy as stnp
 from safetensors import safe_open
 
 import minigpt.checkpoint as ckpt_mod
+import minigpt.tensorfile as tensorfile
 from minigpt.checkpoint import (Checkpoint, CheckpointError, load_checkpoint, restore_rng,
                                 save_checkpoint)
 from minigpt.config import GPTConfig, param_shapes
 from minigpt.optim import AdamW
+from tests.helpers import with_dtype
 
 CFG = GPTConfig(vocab_size=13, n_ctx=6, n_layer=2, n_head=2, d_model=8, activation="relu")
 NAME = "ckpt.safetensors"
@@ -144,7 +147,7 @@ def test_dict_tokenizer_json_is_accepted(tmp_path):
 
 # ----------------------------------------------------------------------------- atomicity
 
-@pytest.mark.parametrize("target", ["os.replace", "os.fsync", "save_file"])
+@pytest.mark.parametrize("target", ["os.replace", "os.fsync", "write"])
 def test_failed_save_leaves_old_file_and_no_temp(tmp_path, state, monkeypatch, target):
     path = tmp_path / NAME
     save_full(path, state, step=5)
@@ -153,12 +156,12 @@ def test_failed_save_leaves_old_file_and_no_temp(tmp_path, state, monkeypatch, t
     def boom(*args, **kwargs):
         raise OSError("disk on fire")
 
-    if target == "save_file":
-        def half_write(tensors, filename, metadata=None):
-            with open(filename, "wb") as f:
+    if target == "write":
+        def half_write(filename, mode):
+            with open(filename, mode) as f:
                 f.write(b"partial")
             boom()
-        monkeypatch.setattr(ckpt_mod, "save_file", half_write)
+        monkeypatch.setattr(tensorfile, "open", half_write, raising=False)
     else:
         monkeypatch.setattr(os, target.split(".")[1], boom)
     with pytest.raises(OSError, match="disk on fire"):
@@ -332,3 +335,141 @@ def test_restore_rng_validation():
     bad["state"] = "nonsense"
     with pytest.raises(ValueError, match="invalid PCG64 state"):
         restore_rng(bad)
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+@pytest.mark.parametrize("dtype", ["F8_E4M3", "F8_E5M2", "F8_E8M0", "BF16", "F16", "I32", "BOOL"])
+def test_unsupported_dtypes_are_named(tmp_path, state, dtype):
+    path = tmp_path / NAME
+    save_full(path, state)
+    with_dtype(path, "params.blocks.1.mlp.w_up", dtype)
+    numpy_has = dtype in ("F16", "I32", "BOOL")
+    what = "an unsupported dtype" if numpy_has else "a dtype numpy cannot read"
+    match = (f"holds {what}: tensor 'params.blocks.1.mlp.w_up' is {dtype}; "
+             r"supported: F32 \(float32\), F64 \(float64\)")
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(path)
+
+
+def test_float16_checkpoint_is_refused_at_load(tmp_path, state):
+    """A float16 model (validly signed) is refused by load_checkpoint, not later by the
+    model; save_checkpoint does not write one."""
+    path = tmp_path / NAME
+    save_full(path, state)
+    rewrite(path, edit_tensors=lambda t: t.update(
+        {k: v.astype(np.float16) for k, v in t.items() if k.startswith("params.")}))
+    with pytest.raises(CheckpointError, match="tensor 'params.[a-z_.0-9]+' is F16 "
+                                              r"\(and \d+ more tensors\); supported: F32"):
+        load_checkpoint(path)
+    half = {k: v.astype(np.float16) for k, v in make_params().items()}
+    with pytest.raises(ValueError, match="must be a float32 or float64 array, got float16"):
+        save_checkpoint(tmp_path / "half.safetensors", half, config=CFG)
+    assert not (tmp_path / "half.safetensors").exists()
+
+
+def test_optimizer_step_must_be_an_integer_tensor(tmp_path, state):
+    path = tmp_path / NAME
+    save_full(path, state)
+    with_dtype(path, "optim.t", "F32")
+    with pytest.raises(CheckpointError, match="tensor 'optim.t' is F32; supported: I64"):
+        load_checkpoint(path)
+
+
+# ----------------------------------------------------------------------------- resource bombs
+
+BOMB_PEAK_BYTES = 10 * 2**20  # what refusing a bomb may allocate (the file is a few KB)
+
+
+def refuse_within(path, match, peak_bytes=BOMB_PEAK_BYTES):
+    """load_checkpoint raises CheckpointError matching ``match``, allocating < peak_bytes."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=match) as info:
+            load_checkpoint(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_bytes, f"refusing took {peak / 2**20:.1f} MB"
+    return str(info.value)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("n_layer", 10**6), ("n_layer", 2**63), ("vocab_size", 2**63), ("n_ctx", 2**63),
+    ("d_model", 2**62), ("d_ff", 2**63)])
+def test_config_larger_than_the_file_is_refused_cheaply(tmp_path, state, field, value):
+    path = tmp_path / NAME
+    save_full(path, state)
+    config = json.dumps({**CFG.to_dict(), field: value, "n_head": 2})
+    rewrite(path, edit_metadata=lambda m: m.update(config=config))  # signed again: no defence
+    message = refuse_within(path, r"metadata 'config' asks for [\d,]+ parameters .* but the "
+                                  r"file holds only [\d,]+ bytes")
+    assert len(message) < 400
+
+
+def test_n_layer_must_match_the_blocks_present(tmp_path, state):
+    """A config that fits in the file's bytes but claims more blocks than the file holds is
+    refused before its names are listed."""
+    path = tmp_path / NAME
+    save_full(path, state)
+    tiny = {**CFG.to_dict(), "vocab_size": 1, "n_ctx": 1, "d_model": 1, "n_head": 1, "d_ff": 1}
+    n_layer = 300  # 300 blocks x 16 parameters x 4 bytes fit in the file
+    rewrite(path, edit_metadata=lambda m: m.update(config=json.dumps({**tiny, "n_layer": n_layer})))
+    refuse_within(path, f"the config has n_layer={n_layer}, but the parameters hold 2 block")
+
+
+def test_error_messages_list_a_few_names_and_a_count(tmp_path, state):
+    path = tmp_path / NAME
+    save_full(path, state)
+    strays = {f"params.stray{i:05d}": np.zeros(1, np.float32) for i in range(3000)}
+    rewrite(path, edit_tensors=lambda t: t.update(strays))
+    message = refuse_within(path, r"3000 unexpected \['stray00000', 'stray00001', 'stray00002', "
+                                  r"'stray00003', 'stray00004', \.\.\.\]")
+    assert len(message) < 400
+    save_full(path, state)
+    rewrite(path, edit_tensors=lambda t: t.update({f"junk{i}": np.zeros(1) for i in range(3000)}))
+    assert len(refuse_within(path, "3000 unexpected tensor")) < 400
+
+
+@pytest.mark.parametrize("key, text, match", [
+    ("config", "[" * 100_000 + "]" * 100_000, "'config' is not valid JSON"),
+    ("extra", "[" * 100_000 + "]" * 100_000, "'extra' is not valid JSON"),
+    ("step", "9" * 5000, "'step' is not valid JSON"),
+    ("tokenizer", '{"n": ' + "1" * 5000 + "}", "'tokenizer' is not valid JSON"),
+    ("config", "[1, 2]", "'config' must be a JSON object, got list"),
+])
+def test_hostile_metadata_json(tmp_path, state, key, text, match):
+    path = tmp_path / NAME
+    save_full(path, state)
+    rewrite(path, edit_metadata=lambda m: m.update({key: text}))
+    assert len(refuse_within(path, match)) < 400
+
+
+# ----------------------------------------------------------------------------- the writer
+
+
+def test_write_safetensors_is_read_by_safetensors(tmp_path):
+    """Every dtype, 0-d and empty arrays, non-contiguous and big-endian input: safetensors
+    reads back the same arrays and metadata, and the data starts 8-aligned."""
+    rng = np.random.default_rng(0)
+    tensors = {
+        "f64": rng.standard_normal((2, 3)), "f32": rng.standard_normal(5).astype(np.float32),
+        "f16": np.arange(4, dtype=np.float16), "i64": np.array(7), "empty": np.zeros((0, 3)),
+        "u8": np.arange(3, dtype=np.uint8), "bool": np.array([True, False]),
+        "strided": rng.standard_normal((4, 6))[:, ::2], "big": np.arange(3, dtype=">i4"),
+        "c64": np.array([1 + 2j], np.complex64), "i8": np.array([-1], np.int8),
+    }
+    path = tmp_path / "t.safetensors"
+    tensorfile.write_safetensors(path, tensors, {"k": "v", "ü": "ß"})
+    with safe_open(str(path), framework="numpy") as f:
+        assert f.metadata() == {"k": "v", "ü": "ß"}
+        for name, arr in tensors.items():
+            got = f.get_tensor(name)
+            assert got.shape == arr.shape and got.dtype == arr.dtype.newbyteorder("=")
+            np.testing.assert_array_equal(got, arr)
+    assert (8 + int.from_bytes(path.read_bytes()[:8], "little")) % 8 == 0
+    with pytest.raises(TypeError, match="no dtype for object"):
+        tensorfile.write_safetensors(path, {"o": np.array([None])})
+    with pytest.raises(TypeError, match="str to str"):
+        tensorfile.write_safetensors(path, {}, {"k": 1})

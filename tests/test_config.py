@@ -43,6 +43,26 @@ def test_count_params_formula_and_no_allocation():
     assert sum(count_params(cfg, by="group").values()) == count_params(cfg)
 
 
+def test_count_params_of_absurd_configs_is_exact_and_allocates_nothing():
+    """A file may claim 2**63 layers; counting them must cost what counting one does."""
+    import tracemalloc
+
+    C, F, V, n_ctx, L = 2**40, 3 * 2**41, 2**63, 2**62, 2**63
+    cfg = GPTConfig(vocab_size=V, n_ctx=n_ctx, n_layer=L, n_head=2**20, d_model=C, d_ff=F)
+    tracemalloc.start()
+    try:
+        total = count_params(cfg)
+        groups = count_params(cfg, by="group")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    per_block = 4 * C * C + 4 * C + 2 * C * F + F + C + 4 * C
+    assert total == V * C + n_ctx * C + L * per_block + 2 * C  # exact: Python ints
+    assert groups == {"embedding": V * C + n_ctx * C, "attention": L * (4 * C * C + 4 * C),
+                      "mlp": L * (2 * C * F + F + C), "layernorm": L * 4 * C + 2 * C}
+    assert peak < 64 * 1024  # a few small dicts, whatever n_layer is
+
+
 def test_config_validation():
     with pytest.raises(ValueError, match="d_model must be divisible by n_head, got d_model=10, n_head=3"):
         GPTConfig(10, 4, 1, 3, 10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from minigpt.hf import (
     to_hf_gpt2,
 )
 from minigpt.model import GPT
-from tests.helpers import require
+from tests.helpers import require, safetensors_bytes, with_dtype
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # transformers must never reach for the network
 
@@ -211,6 +212,11 @@ def test_pickle_needs_explicit_permission(hf_folders, tmp_path):
     (tmp_path / "pytorch_model.bin").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="pytorch_model.bin is not a readable"):
         load_hf_gpt2(tmp_path, allow_pickle=True)
+    # a config far larger than the pickle is refused before the pickle is opened
+    config = json.loads((folder / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "n_layer": 2**63}))
+    refuse_within(lambda: load_hf_gpt2(tmp_path, allow_pickle=True),
+                  r"config\.json asks for [\d,]+ parameters")
 
 
 def test_config_from_transformers_round_trip():
@@ -269,7 +275,7 @@ def test_from_hf_errors():
         from_hf_gpt2({**sd, "transformer.wte.weight": np.zeros(5, np.float32)})
     with pytest.raises(TypeError, match="floating-point"):
         from_hf_gpt2({**sd, "transformer.ln_f.bias": np.zeros(6, np.int64)})
-    with pytest.raises(ValueError, match="missing name"):  # config with another depth
+    with pytest.raises(ValueError, match="n_layer=3, but the state_dict holds 2 block"):
         from_hf_gpt2(sd, _small_model(n_layer=3).config)
     with pytest.raises(ValueError, match="missing"):
         to_hf_gpt2({k: v for k, v in _small_model().params.items() if k != "ln_f.gain"})
@@ -376,3 +382,108 @@ def test_bfloat16_weights(hf_folders, tmp_path):
                                  if k != "lm_head.weight"}, tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match=r"model\.safetensors holds a dtype numpy cannot read"):
         load_hf_gpt2(tmp_path)
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def _as_dtype(tmp_path, dtype, name="transformer.h.1.mlp.c_fc.weight"):
+    """A saved folder whose weight ``name`` has ``dtype`` in model.safetensors."""
+    save_hf_gpt2(tmp_path, _small_model())
+    with_dtype(tmp_path / "model.safetensors", name, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["F8_E4M3", "F8_E5M2", "F8_E8M0", "BF16"])
+def test_dtypes_numpy_lacks_are_named(tmp_path, dtype):
+    _as_dtype(tmp_path, dtype)
+    match = (rf"model\.safetensors holds a dtype numpy cannot read: tensor "
+             rf"'transformer\.h\.1\.mlp\.c_fc\.weight' is {dtype}; supported: F32 \(float32\), "
+             rf"F16 \(float16\), F64 \(float64\)")
+    with pytest.raises(ValueError, match=match):
+        load_hf_gpt2(tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["I64", "BOOL", "U8"])
+def test_non_float_weights_are_named(tmp_path, dtype):
+    _as_dtype(tmp_path, dtype, "transformer.wpe.weight")
+    with pytest.raises(ValueError, match=f"an unsupported dtype: tensor 'transformer.wpe.weight' "
+                                         f"is {dtype}; supported: F32"):
+        load_hf_gpt2(tmp_path)
+
+
+def test_attention_mask_buffers_of_any_dtype_are_skipped(tmp_path):
+    model = _small_model()
+    save_hf_gpt2(tmp_path, model)
+    sd = to_hf_gpt2(model.params, lm_head=False)
+    tensors = {k: ("F32", v.shape, v.tobytes()) for k, v in sd.items()}
+    tensors["transformer.h.0.attn.bias"] = ("BOOL", (1, 1, 4, 4), bytes(16))
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes(tensors, {"format": "pt"}))
+    loaded, _ = load_hf_gpt2(tmp_path)
+    np.testing.assert_array_equal(loaded.params["tok_emb"], model.params["tok_emb"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float16_weights_are_converted(tmp_path, dtype):
+    """Hugging Face float16 checkpoints load, in the dtype asked for."""
+    model = _small_model()
+    half = {k: v.astype(np.float16) for k, v in to_hf_gpt2(model.params, lm_head=False).items()}
+    save_hf_gpt2(tmp_path, model)
+    tensors = {k: ("F16", v.shape, v.tobytes()) for k, v in half.items()}
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes(tensors, {"format": "pt"}))
+    loaded, _ = load_hf_gpt2(tmp_path, dtype=dtype)
+    for name, value in from_hf_gpt2(half).items():
+        assert loaded.params[name].dtype == dtype
+        np.testing.assert_array_equal(loaded.params[name], value.astype(dtype))
+
+
+# ----------------------------------------------------------------------------- resource bombs
+
+BOMB_PEAK_BYTES = 10 * 2**20  # what refusing a bomb may allocate (the files are a few KB)
+
+
+def refuse_within(load, match, peak_bytes=BOMB_PEAK_BYTES):
+    """``load()`` raises ValueError matching ``match``, allocating < peak_bytes; the message."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match) as info:
+            load()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_bytes, f"refusing took {peak / 2**20:.1f} MB"
+    assert len(str(info.value)) < 600
+    return str(info.value)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("n_layer", 10**6), ("n_layer", 2**63), ("vocab_size", 2**63), ("n_positions", 2**63),
+    ("n_embd", 3 * 2**61), ("n_inner", 2**63)])
+def test_config_larger_than_the_weights_is_refused_cheaply(tmp_path, field, value):
+    save_hf_gpt2(tmp_path, _small_model())
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, field: value}))
+    refuse_within(lambda: load_hf_gpt2(tmp_path),
+                  r"config\.json asks for [\d,]+ parameters .* but the file holds only")
+
+
+@pytest.mark.parametrize("text", [
+    '{"n_layer": ' + "[" * 100_000 + "]" * 100_000 + "}",  # deeper than the recursion limit
+    '{"n_layer": ' + "9" * 5000 + "}",  # more digits than int() converts
+])
+def test_hostile_config_json(tmp_path, text):
+    save_hf_gpt2(tmp_path, _small_model())
+    (tmp_path / "config.json").write_text(text)
+    refuse_within(lambda: load_hf_gpt2(tmp_path), r"config\.json is not valid JSON")
+
+
+def test_state_dict_block_counts_are_checked_before_names_are_listed():
+    model = _small_model()
+    sd = to_hf_gpt2(model.params)
+    huge = GPTConfig(**{**model.config.to_dict(), "n_layer": 2**63})
+    refuse_within(lambda: from_hf_gpt2(sd, huge),
+                  f"the config has n_layer={2**63}, but the state_dict holds 2 block")
+    # without a config, one far block index must not make a model of a million blocks
+    far = {**sd, "transformer.h.1000000.ln_1.weight": np.ones(6, np.float32)}
+    refuse_within(lambda: from_hf_gpt2(far),
+                  r"12 missing name\(s\) \['h\.2\.ln_1\.weight', .*"
+                  r"1 unexpected name\(s\) \['h\.1000000\.ln_1\.weight'\]")

@@ -49,8 +49,10 @@ def read_vocab_json(vocab_json: str | os.PathLike) -> dict[str, int]:
     try:
         with open(vocab_json, encoding="utf-8") as f:
             vocab = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{os.fspath(vocab_json)} is not valid JSON: {err}") from err
+    except (ValueError, RecursionError) as err:
+        # ValueError: JSONDecodeError, UnicodeDecodeError, an integer of more than 4300
+        # digits; RecursionError: arrays nested deeper than Python's recursion limit
+        raise ValueError(f"{os.fspath(vocab_json)} is not valid JSON: {str(err)[:200]}") from err
     if not isinstance(vocab, dict):
         raise ValueError(f"{os.fspath(vocab_json)} must hold a JSON object token -> id, "
                          f"got {type(vocab).__name__}")

@@ -19,7 +19,9 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..bpe import GPT2Tokenizer
+from ..config import GPTConfig
 from ..model import GPT
+from ..tensorfile import check_dtypes, check_fits, read_header, write_safetensors
 from .config_json import config_from_hf, config_to_hf
 from .mapping import BUFFER_RE, HF_PREFIX, from_hf_gpt2, to_hf_gpt2
 
@@ -28,20 +30,37 @@ SAFETENSORS_FILE = "model.safetensors"
 PICKLE_FILE = "pytorch_model.bin"
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
+# The weights' dtypes minigpt reads (GPT-2 checkpoints come in float32 and float16); they
+# are converted to the model's dtype. bfloat16 and float8 have no numpy dtype.
+WEIGHT_DTYPES = ("F32", "F16", "F64")
+NARROWEST_WEIGHT_BYTES = 2  # float16
 
 
-def _read_safetensors(path: str) -> dict[str, np.ndarray]:
-    """The tensors of a safetensors file, skipping attention-mask buffers."""
+def _is_buffer(name: str) -> bool:
+    """An attention-mask buffer, which is not a weight and is skipped."""
+    return BUFFER_RE.fullmatch(name.removeprefix(HF_PREFIX)) is not None
+
+
+def _read_safetensors(path: str, config: GPTConfig, config_path: str) -> dict[str, np.ndarray]:
+    """The tensors of a safetensors file, skipping attention-mask buffers.
+
+    The header is checked first: every weight must have a dtype of :data:`WEIGHT_DTYPES`,
+    and the file must be large enough for the parameters ``config`` asks for.
+    """
     from safetensors import SafetensorError, safe_open
 
     try:
+        header = read_header(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable safetensors file "
+                         f"(truncated or corrupted?): {err}") from err
+    weights = {k: v for k, v in header.tensors.items() if not _is_buffer(k)}
+    check_dtypes(weights, WEIGHT_DTYPES, path)
+    check_fits(config, header.file_bytes, NARROWEST_WEIGHT_BYTES, config_path)
+    try:
         with safe_open(path, framework="numpy") as f:
-            return {k: f.get_tensor(k) for k in f.keys()
-                    if not BUFFER_RE.fullmatch(k.removeprefix(HF_PREFIX))}
-    except TypeError as err:  # a dtype numpy lacks, such as bfloat16
-        raise ValueError(f"{path} holds a dtype numpy cannot read ({err}); save the weights "
-                         f"as float32 or float16") from err
-    except (SafetensorError, OSError, ValueError) as err:
+            return {k: f.get_tensor(k) for k in weights}
+    except (SafetensorError, OSError, ValueError, TypeError) as err:
         raise ValueError(f"{path} is not a readable safetensors file "
                          f"(truncated or corrupted?): {err}") from err
 
@@ -93,7 +112,16 @@ def load_hf_gpt2(folder: str | os.PathLike, dtype: Any = np.float32, allow_pickl
         tokenizer files is there without the other.
     ValueError
         Naming the file: a truncated or malformed file, an unsupported config (see
-        :func:`config_from_hf`), or weights whose names or shapes do not match the config.
+        :func:`config_from_hf`), weights of a dtype other than float32, float16 or float64
+        (bfloat16, float8: the message names the tensor), or weights whose names or shapes
+        do not match the config.
+
+    Notes
+    -----
+    float16 weights are converted to ``dtype``. Neither file is trusted: the weights'
+    header is read first, the config must fit in the weights' bytes, and its ``n_layer``
+    must match the blocks present before the config's names are listed; so any folder
+    is refused in time and memory of the order of its files' size.
 
     Examples
     --------
@@ -117,8 +145,11 @@ def load_hf_gpt2(folder: str | os.PathLike, dtype: Any = np.float32, allow_pickl
     try:
         with open(config_path, encoding="utf-8") as f:
             hf_config = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{config_path} is not valid JSON (truncated?): {err}") from err
+    except (ValueError, RecursionError) as err:
+        # ValueError: JSONDecodeError, UnicodeDecodeError, an integer of more than 4300
+        # digits; RecursionError: arrays nested deeper than Python's recursion limit
+        raise ValueError(f"{config_path} is not valid JSON (truncated?): "
+                         f"{str(err)[:200]}") from err
     try:
         config = config_from_hf(hf_config)
     except (TypeError, ValueError) as err:
@@ -127,9 +158,10 @@ def load_hf_gpt2(folder: str | os.PathLike, dtype: Any = np.float32, allow_pickl
     weights_path = os.path.join(folder, SAFETENSORS_FILE)
     pickle_path = os.path.join(folder, PICKLE_FILE)
     if os.path.isfile(weights_path):
-        state = _read_safetensors(weights_path)
+        state = _read_safetensors(weights_path, config, config_path)
     elif os.path.isfile(pickle_path) and allow_pickle:
         weights_path = pickle_path
+        check_fits(config, os.path.getsize(pickle_path), NARROWEST_WEIGHT_BYTES, config_path)
         state = _read_pickle(pickle_path)
     elif os.path.isfile(pickle_path):
         raise FileNotFoundError(
@@ -188,8 +220,6 @@ def save_hf_gpt2(folder: str | os.PathLike, model: GPT,
     ['config.json', 'model.safetensors']
     >>> import shutil; shutil.rmtree(folder)
     """
-    from safetensors.numpy import save_file
-
     if not isinstance(model, GPT):
         raise TypeError(f"model must be a minigpt GPT, got {type(model).__name__}")
     if tokenizer is not None and not isinstance(tokenizer, GPT2Tokenizer):
@@ -202,7 +232,7 @@ def save_hf_gpt2(folder: str | os.PathLike, model: GPT,
             open(tmp, "w", encoding="utf-8") as f:
         json.dump(hf_config, f, indent=2)
     tensors = to_hf_gpt2(model.params, lm_head=False)
-    with atomic_path(os.path.join(folder, SAFETENSORS_FILE)) as tmp:
-        save_file(tensors, tmp, metadata={"format": "pt"})
+    with atomic_path(os.path.join(folder, SAFETENSORS_FILE)) as tmp:  # its one temporary file
+        write_safetensors(tmp, tensors, metadata={"format": "pt"})
     if tokenizer is not None:
         tokenizer.save_files(os.path.join(folder, VOCAB_FILE), os.path.join(folder, MERGES_FILE))

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..config import GPTConfig, param_shapes
+from ..tensorfile import clipped_repr
 
 HF_PREFIX = "transformer."
 LM_HEAD = "lm_head.weight"
@@ -88,9 +89,22 @@ def _to_numpy(name: str, value: Any) -> np.ndarray:
 
 
 def _n_layer(names: list[str]) -> int:
-    """One more than the largest block index among ``names`` (at least 1)."""
-    indices = [int(m.group(1)) for m in map(BLOCK_RE.match, names) if m]
-    return max(indices) + 1 if indices else 1
+    """How many distinct block indices ``names`` hold (at least 1).
+
+    Not the largest index plus one: a single name ``h.1000000.ln_1.weight`` must not make
+    a million-block model whose names are then listed; with the count, the name check
+    finds the gap.
+    """
+    return max(1, len({m.group(1) for m in map(BLOCK_RE.match, names) if m}))
+
+
+def _check_n_layer(names: list[str], config: GPTConfig, source: str) -> None:
+    """Raise ValueError unless ``names`` hold ``config.n_layer`` blocks, before the config's
+    names are listed (a config may claim 2**63 blocks)."""
+    blocks = len({m.group(1) for m in map(BLOCK_RE.match, names) if m})
+    if blocks != config.n_layer:
+        raise ValueError(f"the config has n_layer={config.n_layer}, but the {source} holds "
+                         f"{blocks} block(s)")
 
 
 def _read_config(arrays: Mapping[str, Any], tok: str, pos: str, up: str, up_axis: int,
@@ -107,14 +121,19 @@ def _read_config(arrays: Mapping[str, Any], tok: str, pos: str, up: str, up_axis
     return GPTConfig(vocab_size=V, n_ctx=n_ctx, n_layer=n_layer, n_head=1, d_model=C, d_ff=F)
 
 
+def _first(names: list[str]) -> str:
+    """The first :data:`MAX_SHOWN` names, each cut short if long, as a list."""
+    return "[" + ", ".join(clipped_repr(name) for name in names[:MAX_SHOWN]) + "]"
+
+
 def _check_names_and_shapes(given: Mapping[str, np.ndarray], expected: Mapping[str, tuple],
                             source: str) -> None:
     """Raise ValueError unless ``given`` has exactly the names and shapes of ``expected``."""
     missing = [n for n in expected if n not in given]
     unexpected = [n for n in given if n not in expected]
     if missing or unexpected:
-        raise ValueError(f"{source}: {len(missing)} missing name(s) {missing[:MAX_SHOWN]}, "
-                         f"{len(unexpected)} unexpected name(s) {unexpected[:MAX_SHOWN]}")
+        raise ValueError(f"{source}: {len(missing)} missing name(s) {_first(missing)}, "
+                         f"{len(unexpected)} unexpected name(s) {_first(unexpected)}")
     for name, shape in expected.items():
         if tuple(np.shape(given[name])) != tuple(shape):
             raise ValueError(f"{source}: {name} must have shape {tuple(shape)}, "
@@ -178,11 +197,13 @@ def from_hf_gpt2(state_dict: Mapping[str, Any], config: GPTConfig | None = None
             lm_head = value
             continue
         if name in arrays:
-            raise ValueError(f"state_dict holds {name!r} twice (with and without {HF_PREFIX!r})")
+            raise ValueError(f"state_dict holds {clipped_repr(name)} twice (with and without "
+                             f"{HF_PREFIX!r})")
         arrays[name] = value
     if config is None:
         config = _read_config(arrays, "wte.weight", "wpe.weight", "h.0.mlp.c_fc.weight", 1,
                               _n_layer(list(arrays)), "state_dict")
+    _check_n_layer(list(arrays), config, "state_dict")
     names = _name_map(config.n_layer)
     shapes = param_shapes(config)
     expected = {hf: shapes[mg][::-1] if t else shapes[mg] for hf, mg, t in names}
