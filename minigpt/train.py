@@ -225,6 +225,9 @@ def evaluate(
     return float(np.mean(losses))
 
 
+# NaN and inf are caught inside and raise NonFiniteError, which says more than the
+# RuntimeWarnings numpy would print on the way
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def train(
     model: GPT,
     data: np.ndarray,
