@@ -818,10 +818,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupted(e: TrainingInterrupted) -> str:
-    """What Ctrl-C during training left behind, and the command that continues it."""
+def _interrupted(e: TrainingInterrupted, has_out: bool) -> str:
+    """What Ctrl-C during training left behind, and the command that continues it;
+    ``has_out``: whether the command has an --out flag to suggest."""
     if e.checkpoint is None:
-        return f"interrupted after step {e.step}; nothing saved (--out FILE keeps a checkpoint)"
+        hint = " (--out FILE keeps a checkpoint)" if has_out else ""
+        return f"interrupted after step {e.step}; nothing saved{hint}"
     path = shlex.quote(e.checkpoint)
     return (f"interrupted after step {e.step}; saved it to {e.checkpoint}; resume with: "
             f"minigpt train --resume {path} --out {path}")
@@ -872,7 +874,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
     except TrainingInterrupted as e:
-        say(_interrupted(e), after_ctrl_c=True)
+        say(_interrupted(e, has_out=hasattr(args, "out")), after_ctrl_c=True)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         say("interrupted", after_ctrl_c=True)
