@@ -437,3 +437,27 @@ def test_ctrl_c_elsewhere_exits_130_in_one_line(tmp_path):
         cwd=tmp_path)
     assert code == 130 and "Traceback" not in err, err
     assert err.rstrip("\n").endswith("minigpt superposition: interrupted")
+
+
+@pytest.mark.parametrize("module, name, error", [
+    ("minigpt.facts", "load_model",  # a float8 checkpoint read by an older loader
+     AttributeError("module 'numpy' has no attribute 'float8_e4m3fn'")),
+    ("minigpt.hf", "load_hf_gpt2", AttributeError("module 'numpy' has no attribute 'float8'")),
+    ("minigpt.model", "GPT", MemoryError("Unable to allocate 7.28 TiB for an array")),
+])
+def test_loader_and_memory_failures_end_in_one_line(monkeypatch, capsys, tmp_path, module, name,
+                                                    error):
+    import importlib
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(importlib.import_module(module), name, fail)
+    source = ["--hf-dir", "gpt2/"] if name == "load_hf_gpt2" else ["--checkpoint", "x.safetensors"]
+    if name == "GPT":
+        code, _, err = run(capsys, "train", "--steps", "2", *TINY, "--out",
+                           str(tmp_path / "x.safetensors"))
+    else:
+        code, _, err = run(capsys, "generate", *source, "--prompt", "Michael")
+    assert code == 2 and one_line(err), err
+    assert str(error) in err
