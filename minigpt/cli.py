@@ -2,17 +2,27 @@
 
 Each subcommand is a thin layer over a library function: parse the arguments, call it, print.
 Errors a user can cause end in one line on stderr and exit code 2, never a traceback.
+Ctrl-C ends in one line and exit code 130 (``train`` and ``demo`` first save a checkpoint
+when they have somewhere to write it, and say how to resume); a reader that goes away
+(``minigpt params | head -1``) ends the command quietly with exit code 141, as for other
+Unix tools. Everything that would be thrown away by a late failure (an output folder
+that does not exist, say) is checked before the work starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
+import os
+import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,11 +30,75 @@ from .allocator import keep_freed_memory
 from .atomic import save_png
 from .config import GPT3_TABLE, GPTConfig, count_params, gpt3_config
 from .interp.tables import jsonable
-from .threads import blas_threads
+from .model import NonFiniteError
+from .threads import blas_threads, threadpoolctl_available
+from .tokenizers import MAX_SHOWN, PIECE_NOUNS, UnknownPieceError
+from .train import TrainingInterrupted
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`'s writer
+# generate prints its text at the end; a longer run is a job for GPT.generate in a script
+MAX_NEW_TOKENS = 100_000
 
 
 class UserError(Exception):
     """A problem with the user's input, reported as one line without a traceback."""
+
+
+# ---------------------------------------------------------------------- shared checks
+
+
+def _check_writable(path: str, flag: str) -> None:
+    """Fail now, not after the work, if the file ``path`` cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name, "
+                        f"e.g. {target / 'model.safetensors'}")
+    folder = target.parent  # Path("model.safetensors").parent is Path(".")
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist"
+        raise UserError(f"{flag} {path}: the folder {folder} {state}")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise UserError(f"{flag} {path}: cannot write in the folder {folder} "
+                        f"({e.strerror})") from e
+
+
+def _make_folder(path: str, flag: str) -> None:
+    """Create the folder ``path`` (for figures) now, and check it takes files."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{flag} {path}: cannot create this folder ({e.strerror})") from e
+    _check_writable(os.path.join(path, "figure.png"), flag)
+
+
+def _load_model(path: str) -> tuple[Any, Any]:
+    """:func:`minigpt.facts.load_model` with the errors of a file minigpt cannot use as one
+    line: weights of an unsupported dtype (float16, float8) end in TypeError or
+    AttributeError inside numpy."""
+    from .facts import load_model
+
+    try:
+        return load_model(path)
+    except (TypeError, AttributeError) as e:
+        raise UserError(f"cannot use the checkpoint {path}: {e}") from e
+
+
+def _encode(tokenizer: Any, text: str, what: str, advice: str) -> np.ndarray:
+    """``tokenizer.encode(text)``, with unknown characters or words named in the user's
+    words: ``what`` is the text (e.g. "the prompt"), ``advice`` what to do about it."""
+    try:
+        return tokenizer.encode(text)
+    except UnknownPieceError as e:
+        noun = PIECE_NOUNS[e.kind]
+        shown = ", ".join(repr(p) for p in e.pieces[:MAX_SHOWN])
+        more = f" and {len(e.pieces) - MAX_SHOWN} more" if len(e.pieces) > MAX_SHOWN else ""
+        raise UserError(f"{what} has {noun} the model does not know: {shown}{more}; "
+                        f"{advice.format(n=e.vocab_size, noun=noun)}") from None
 
 
 # ---------------------------------------------------------------------- params
@@ -99,6 +173,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .data import TEMPLATES, prompt
     from .facts import fact_recall, train_facts_model
 
+    if args.out is not None:
+        _check_writable(args.out, "--out")
     t0 = time.perf_counter()
     model, tokenizer, result = train_facts_model(steps=args.steps, seed=args.seed, out=args.out,
                                                  progress=not args.no_progress)
@@ -143,6 +219,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- train
 
 
+# The settings of a new run where no flag gives them (a resumed run keeps its own).
+TRAIN_DEFAULTS = dict(steps=1000, batch_size=32, lr=3e-3, eval_every=100, checkpoint_every=0,
+                      seed=0)
+MAX_WARMUP = 50  # default warmup: a tenth of the steps, at most this many
+# The shape of a new model; a resumed model keeps its checkpoint's.
+SHAPE_DEFAULTS = dict(n_layer=4, n_head=4, d_model=64, n_ctx=64, activation="gelu",
+                      attention="alternating", local_window=8)
+# Held out for evaluation at the end of a text corpus. The facts corpus holds none by
+# default: its model is meant to memorize every line, so it is evaluated on them.
+EVAL_FRACTION = 0.1
+BUILTIN_CORPORA = ("facts", "text")
+
+
 def _read_corpus(corpus: str) -> str:
     from .data import facts_corpus, load_text
 
@@ -162,44 +251,180 @@ def _read_corpus(corpus: str) -> str:
     return text
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from .facts import load_model
+def _corpus_name(corpus: str) -> str:
+    """How a checkpoint records a corpus: a built-in name, or the file's absolute path."""
+    return corpus if corpus in BUILTIN_CORPORA else str(Path(corpus).resolve())
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _default_eval_fraction(corpus: str) -> float:
+    return 0.0 if corpus == "facts" else EVAL_FRACTION
+
+
+def _check_eval_fraction(value: float) -> float:
+    if not 0 <= value < 1:
+        raise UserError(f"--eval-fraction must be in [0, 1), got {value}")
+    return value
+
+
+class _Run(NamedTuple):
+    """What ``train`` trains (a new model or a resumed one) and on what."""
+
+    model: Any
+    tokenizer: Any
+    corpus: str
+    text: str
+    eval_fraction: float
+    recorded: dict[str, Any]  # the resumed run's TrainSettings as a dict; {} for a new run
+    step: int  # the step the run starts from
+
+
+def _new_run(args: argparse.Namespace) -> _Run:
+    """A fresh model for ``train`` without --resume."""
     from .model import GPT
     from .tokenizers import CharTokenizer, WordTokenizer
-    from .train import TrainSettings, train
 
-    text = _read_corpus(args.corpus)
-    if args.resume:
-        model, tokenizer = load_model(args.resume)
-        if tokenizer is None:
-            raise UserError(f"checkpoint {args.resume} stores no tokenizer")
-    else:
-        kind = args.tokenizer or ("word" if args.corpus == "facts" else "char")
-        tokenizer = (WordTokenizer if kind == "word" else CharTokenizer).from_text(text)
-        cfg = GPTConfig(vocab_size=tokenizer.vocab_size, n_ctx=args.n_ctx, n_layer=args.n_layer,
-                        n_head=args.n_head, d_model=args.d_model, activation=args.activation,
-                        attention=args.attention, local_window=args.local_window)
-        model = GPT(cfg, seed=args.seed)
-    ids = tokenizer.encode(text)
-    starts = val = None
-    if args.corpus == "facts":  # windows start at line beginnings, as prompts do
-        newline = tokenizer.encode("\n")[0]
-        starts = np.concatenate([[0], np.flatnonzero(ids == newline) + 1])
-    else:  # hold out the last 10% for evaluation
-        split = int(0.9 * len(ids))
-        ids, val = ids[:split], ids[split:]
-    settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                             warmup_steps=min(50, args.steps // 10) if args.warmup is None
-                             else args.warmup, eval_every=args.eval_every,
-                             checkpoint_every=args.checkpoint_every, seed=args.seed)
-    result = train(model, ids, settings, starts=starts, val_data=val, tokenizer=tokenizer,
-                   out=args.out, resume=args.resume, progress=not args.no_progress,
-                   extra={"corpus": args.corpus})
+    corpus = args.corpus or "facts"
+    text = _read_corpus(corpus)
+    kind = args.tokenizer or ("word" if corpus == "facts" else "char")
+    tokenizer = (WordTokenizer if kind == "word" else CharTokenizer).from_text(text)
+    shape = {name: SHAPE_DEFAULTS[name] if getattr(args, name) is None else getattr(args, name)
+             for name in SHAPE_DEFAULTS}
+    seed = TRAIN_DEFAULTS["seed"] if args.seed is None else args.seed
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, **shape), seed=seed)
+    fraction = _default_eval_fraction(corpus) if args.eval_fraction is None else args.eval_fraction
+    return _Run(model, tokenizer, corpus, text, _check_eval_fraction(fraction), {}, 0)
+
+
+def _resumed_run(args: argparse.Namespace) -> _Run:
+    """The model of ``train --resume`` and what its checkpoint records. Flags that would
+    change the model or the data are refused unless they say what the checkpoint says."""
+    from .checkpoint import load_checkpoint
+
+    path = args.resume
+    model, tokenizer = _load_model(path)
+    if tokenizer is None:
+        raise UserError(f"checkpoint {path} stores no tokenizer")
+    cfg = model.config
+    conflicts = [f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint has "
+                 f"{getattr(cfg, name)})" for name in SHAPE_DEFAULTS
+                 if getattr(args, name) is not None and getattr(args, name) != getattr(cfg, name)]
+    if args.tokenizer is not None and args.tokenizer != tokenizer.kind:
+        conflicts.append(f"--tokenizer {args.tokenizer} (the checkpoint has {tokenizer.kind})")
+    if conflicts:
+        raise UserError(f"a resumed model keeps its shape and tokenizer: {', '.join(conflicts)}; "
+                        f"leave these flags out, or train a new model without --resume")
+    ckpt = load_checkpoint(path)
+    extra = ckpt.extra or {}
+    recorded = extra.get("corpus")
+    corpus = args.corpus or recorded
+    if corpus is None:
+        raise UserError(f"checkpoint {path} does not record its corpus: give --corpus")
+    text = _read_corpus(corpus)
+    same = (_sha256(text) == extra["corpus_sha256"] if "corpus_sha256" in extra
+            else recorded is None or _corpus_name(corpus) == _corpus_name(recorded))
+    if not same:
+        raise UserError(
+            f"--corpus {args.corpus} is not the corpus this checkpoint was trained on "
+            f"({recorded}); leave --corpus out to continue on that one" if args.corpus else
+            f"the corpus {recorded} has changed since the checkpoint was saved; resuming "
+            f"needs the same text")
+    fraction = extra.get("eval_fraction", _default_eval_fraction(corpus))
+    if args.eval_fraction is not None and args.eval_fraction != fraction:
+        raise UserError(f"--eval-fraction {args.eval_fraction}: the checkpoint was trained "
+                        f"with {fraction}; a resumed run keeps its data split")
+    return _Run(model, tokenizer, corpus, text, fraction, extra.get("train_settings") or {},
+                ckpt.step)
+
+
+def _train_settings(args: argparse.Namespace, recorded: dict[str, Any]) -> Any:
+    """The run's settings: the flags given, else the resumed run's, else TRAIN_DEFAULTS."""
+    from .train import TrainSettings
+
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+             "warmup_steps": args.warmup, "eval_every": args.eval_every,
+             "checkpoint_every": args.checkpoint_every, "seed": args.seed}
+    values = {**TRAIN_DEFAULTS, **{k: v for k, v in recorded.items() if k in known},
+              **{k: v for k, v in given.items() if v is not None}}
+    if args.warmup is None and "warmup_steps" in values:  # a resumed run's warmup, cut
+        values["warmup_steps"] = min(values["warmup_steps"], values["steps"])  # to --steps
+    elif args.warmup is None:
+        values["warmup_steps"] = min(MAX_WARMUP, values["steps"] // 10)
+    return TrainSettings(**values)
+
+
+def _split(ids: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The training tokens and the last ``fraction`` of them held out (None for 0)."""
+    split = int((1 - fraction) * len(ids))
+    return (ids, None) if split == len(ids) else (ids[:split], ids[split:])
+
+
+def _describe_split(n_train: int, n_eval: int, fraction: float, noun: str) -> str:
+    if not n_eval:
+        return f"training on {n_train:,} {noun}, evaluating on the same (--eval-fraction 0)"
+    return (f"training on {n_train:,} {noun}, evaluating on {n_eval:,} (the last "
+            f"{fraction:.0%}, --eval-fraction {fraction})")
+
+
+def _check_windows(corpus: str, n_all: int, n_train: int, n_eval: int, fraction: float,
+                   n_ctx: int, noun: str) -> None:
+    """Say in the flags' words when the corpus is too short for one window of n_ctx + 1."""
+    need = n_ctx + 1  # n_ctx inputs and the token after the last one
+    if n_train < need:
+        held = f" ({n_train:,} after holding out the last {fraction:.0%})" if n_eval else ""
+        raise UserError(f"the corpus {corpus} has {n_all:,} {noun}{held}: too few for one "
+                        f"training window of {need} (--n-ctx {n_ctx} + 1); use a longer "
+                        f"corpus or a smaller --n-ctx")
+    if n_eval and n_eval < need:
+        raise UserError(f"the last {fraction:.0%} of the corpus {corpus}, held out for "
+                        f"evaluation, has {n_eval:,} {noun}: too few for one window of "
+                        f"{need} (--n-ctx {n_ctx} + 1); use --eval-fraction 0 (evaluate on "
+                        f"the training text), a larger fraction or a smaller --n-ctx")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import train
+
+    _check_writable(args.out, "--out")
+    run = _resumed_run(args) if args.resume else _new_run(args)
+    settings = _train_settings(args, run.recorded)
+    if settings.steps <= run.step:
+        raise UserError(
+            f"--steps {settings.steps}: the checkpoint is already at step {run.step}, and "
+            f"--steps counts every step from the start; give more than {run.step}"
+            if args.steps is not None else
+            f"the checkpoint {args.resume} has finished its {settings.steps} steps; give "
+            f"--steps with more than {run.step} to train further")
+    ids = _encode(run.tokenizer, run.text, f"the corpus {run.corpus}",
+                  "the checkpoint's tokenizer knows only its {n} {noun}")
+    train_ids, val_ids = _split(ids, run.eval_fraction)
+    n_eval = 0 if val_ids is None else len(val_ids)
+    noun = PIECE_NOUNS.get(run.tokenizer.kind, "tokens")
+    _check_windows(run.corpus, len(ids), len(train_ids), n_eval, run.eval_fraction,
+                   run.model.config.n_ctx, noun)
+    starts = None
+    if run.corpus == "facts":  # windows start at line beginnings, as prompts do
+        newline = run.tokenizer.encode("\n")[0]
+        starts = np.concatenate([[0], np.flatnonzero(train_ids == newline) + 1])
+    if not args.json:
+        print(_describe_split(len(train_ids), n_eval, run.eval_fraction, noun), flush=True)
+    model = run.model
+    result = train(model, train_ids, settings, starts=starts, val_data=val_ids,
+                   tokenizer=run.tokenizer, out=args.out, resume=args.resume,
+                   progress=not args.no_progress,
+                   extra={"corpus": _corpus_name(run.corpus), "corpus_sha256": _sha256(run.text),
+                          "eval_fraction": run.eval_fraction})
     report = {"start_step": result.start_step, "step": result.step, "seconds": result.seconds,
               "tokens_per_second": result.tokens_per_second,
               "loss_first": result.losses[0] if result.losses else None,
               "loss_last": result.losses[-1] if result.losses else None,
               "evals": result.evals, "checkpoint": str(args.out),
+              "corpus": _corpus_name(run.corpus), "eval_fraction": run.eval_fraction,
+              "train_tokens": len(train_ids), "eval_tokens": n_eval,
               "n_params": model.n_params, "config": model.config.to_dict()}
     if args.json:
         print(json.dumps(report))
@@ -218,21 +443,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .facts import load_model
-
     if (args.checkpoint is None) == (args.hf_dir is None):
         raise UserError("give exactly one of --checkpoint and --hf-dir")
+    if not args.prompt:
+        raise UserError("--prompt is empty: give the text the model should continue")
+    if args.max_new_tokens > MAX_NEW_TOKENS:
+        raise UserError(f"--max-new-tokens must be at most {MAX_NEW_TOKENS:,}, "
+                        f"got {args.max_new_tokens:,}")
     if args.hf_dir is not None:
         from .hf import load_hf_gpt2
 
-        model, tokenizer = load_hf_gpt2(args.hf_dir)
+        try:
+            model, tokenizer = load_hf_gpt2(args.hf_dir)
+        except (TypeError, AttributeError) as e:  # weights numpy cannot use (e.g. float8)
+            raise UserError(f"cannot use the folder {args.hf_dir}: {e}") from e
         source = args.hf_dir
     else:
-        model, tokenizer = load_model(args.checkpoint)
+        model, tokenizer = _load_model(args.checkpoint)
         source = args.checkpoint
     if tokenizer is None:
         raise UserError(f"{source} holds no tokenizer")
-    prompt_ids = tokenizer.encode(args.prompt)
+    prompt_ids = _encode(tokenizer, args.prompt, "the prompt",
+                         "this model knows only the {n} {noun} of its training corpus: use "
+                         "those, or train it on a corpus that has them")
     if len(prompt_ids) > model.config.n_ctx:
         prompt_ids = prompt_ids[-model.config.n_ctx:]  # the model sees its last n_ctx tokens
     temperature = 0.0 if args.greedy else args.temperature
@@ -251,11 +484,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_facts(args: argparse.Namespace) -> int:
-    from .facts import load_model, train_facts_model
+    from .facts import train_facts_model
     from .facts.story import parse_edit, run_facts_story
 
     if args.checkpoint:
-        model, tokenizer = load_model(args.checkpoint)
+        model, tokenizer = _load_model(args.checkpoint)
         if tokenizer is None:
             raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
     else:
@@ -270,6 +503,7 @@ def _cmd_facts(args: argparse.Namespace) -> int:
             import matplotlib  # noqa: F401
         except ImportError as e:
             raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
+        _make_folder(plots, "--plots")
     story = run_facts_story(model, tokenizer, edit=args.edit, n_edits=args.n_edits,
                             plots_dir=plots, trace_samples=args.trace_samples, seed=args.seed)
     if args.json:
@@ -346,9 +580,7 @@ def _sae(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
     text = "On planted features:\n" + planted.to_table()
     plots = []
     if args.checkpoint is not None:
-        from .facts import load_model
-
-        model, tokenizer = load_model(args.checkpoint)
+        model, tokenizer = _load_model(args.checkpoint)
         on_model = sae_on_model(model, tokenizer, seed=args.seed)
         report["model"] = on_model.to_dict()
         text += "\n\nOn the facts model's neurons:\n" + on_model.to_table()
@@ -378,10 +610,10 @@ def _cmd_superposition(args: argparse.Namespace) -> int:
             matplotlib.use("Agg")
         except ImportError as e:
             raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
+        _make_folder(args.plots, "--plots")
     result, text, figures = SUPERPOSITION_EXPERIMENTS[args.experiment](args)
     written = []
     for name, fig in figures:
-        Path(args.plots).mkdir(parents=True, exist_ok=True)
         written.append(save_png(fig, Path(args.plots) / f"{name}.png"))
     if args.json:
         print(json.dumps(jsonable({"experiment": args.experiment, **result, "plots": written})))
@@ -395,6 +627,17 @@ def _cmd_superposition(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- the parser
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Ends each flag's help with its default, unless it has none to show (``None``, a
+    switch) or the help already says it in words."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def _positive_int(text: str) -> int:
     """argparse type: an int >= 1."""
     try:
@@ -406,10 +649,67 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of ``minigpt train``."""
+    on_resume = "; with --resume, the checkpoint's"
+    d = TRAIN_DEFAULTS
+    p.add_argument("--corpus", default=None, metavar="facts|text|FILE",
+                   help="what to train on: 'facts' (the athletes), 'text' (Macbeth) or a UTF-8 "
+                        "text file (default: facts; with --resume, the checkpoint's)")
+    p.add_argument("--tokenizer", choices=("char", "word"), default=None,
+                   help="cut the corpus into characters or words (default: word for facts, "
+                        "char otherwise; with --resume, the checkpoint's)")
+    p.add_argument("--out", default="minigpt.safetensors", metavar="FILE",
+                   help="checkpoint file to write (its folder must exist)")
+    p.add_argument("--resume", default=None, metavar="FILE",
+                   help="continue the run saved in this checkpoint: same model, corpus and "
+                        "settings unless a flag changes a setting (default: a new run)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"total optimizer steps, counted from the start of the run "
+                        f"(default: {d['steps']}{on_resume})")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"windows of --n-ctx tokens per step (default: {d['batch_size']}"
+                        f"{on_resume})")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"peak learning rate (default: {d['lr']}{on_resume})")
+    p.add_argument("--warmup", type=int, default=None,
+                   help=f"linear warmup steps (default: a tenth of --steps, at most "
+                        f"{MAX_WARMUP}{on_resume})")
+    kept = "a resumed model keeps the checkpoint's"
+    for name, what in (("n_layer", "transformer blocks"), ("n_head", "attention heads"),
+                       ("d_model", "width of the residual stream"),
+                       ("n_ctx", "context length in tokens")):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=None,
+                       help=f"{what} (default: {SHAPE_DEFAULTS[name]}; {kept})")
+    p.add_argument("--activation", choices=("gelu", "gelu_exact", "relu"), default=None,
+                   help=f"the MLP's nonlinearity (default: {SHAPE_DEFAULTS['activation']}; "
+                        f"{kept})")
+    p.add_argument("--attention", choices=("dense", "alternating"), default=None,
+                   help=f"'alternating': GPT-3's dense and locally banded layers in turn "
+                        f"(default: {SHAPE_DEFAULTS['attention']}; {kept})")
+    p.add_argument("--local-window", type=int, default=None,
+                   help=f"band width of the banded layers, in tokens "
+                        f"(default: {SHAPE_DEFAULTS['local_window']}; {kept})")
+    p.add_argument("--eval-every", type=int, default=None,
+                   help=f"evaluate every this many steps, 0 never (default: {d['eval_every']}"
+                        f"{on_resume})")
+    p.add_argument("--eval-fraction", type=float, default=None,
+                   help=f"hold out this last part of the corpus for evaluation, in [0, 1); 0 "
+                        f"evaluates on the training text (default: "
+                        f"{EVAL_FRACTION} for text and files, 0 for facts{on_resume})")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help=f"also save every this many steps, 0 only at the end and on Ctrl-C "
+                        f"(default: {d['checkpoint_every']}{on_resume})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"seed of the weights and batches (default: {d['seed']}{on_resume})")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``minigpt`` command, one subparser per subcommand."""
     parser = argparse.ArgumentParser(
-        prog="minigpt",
+        prog="minigpt", formatter_class=_HelpFormatter,
         description="A GPT-3-shaped transformer in numpy that shows where a model keeps its facts.",
     )
     parser.add_argument("--blas-threads", type=_positive_int, default=None, metavar="N",
@@ -419,102 +719,121 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("params", help="print GPT-3's parameter counts (Table 2.1), exactly",
-                       description="Count the parameters of the eight GPT-3 models of Table 2.1 "
-                                   "from their shapes, and how many sit in the MLPs.")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, formatter_class=_HelpFormatter, **kwargs)
+
+    p = command("params", help="print GPT-3's parameter counts (Table 2.1), exactly",
+                description="Count the parameters of the eight GPT-3 models of Table 2.1 "
+                            "from their shapes, and how many sit in the MLPs.")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_params)
 
-    p = sub.add_parser("demo", help="train a tiny GPT-3 on athletes' sports and test its recall",
-                       description="Train a small GPT-3-shaped model (alternating dense and "
-                                   "banded attention, GELU) from scratch on the embedded facts "
-                                   "corpus, then ask it every fact.")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 1000)")
+    p = command("demo", help="train a tiny GPT-3 on athletes' sports and test its recall",
+                description="Train a small GPT-3-shaped model (alternating dense and banded "
+                            "attention, GELU) from scratch on the embedded facts corpus, then "
+                            "ask it every fact. Ctrl-C stops it; with --out it saves first and "
+                            "prints how to resume with 'minigpt train'.")
+    p.add_argument("--steps", type=int, default=None,
+                   help="optimizer steps, at least 1 (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and batches")
-    p.add_argument("--out", default=None, help="save the trained model to this checkpoint file")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="save the trained model to this checkpoint file (default: not saved)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("train", help="train a model on a corpus",
-                       description="Train a GPT on 'facts' (the athletes corpus), 'text' (the "
-                                   "embedded public-domain play) or a UTF-8 file.")
-    p.add_argument("--corpus", default="facts", help="facts, text, or a path (default facts)")
-    p.add_argument("--tokenizer", choices=("char", "word"), default=None,
-                   help="default: word for facts, char otherwise")
-    p.add_argument("--out", default="minigpt.safetensors", help="checkpoint file to write")
-    p.add_argument("--resume", default=None, help="continue from this checkpoint")
-    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
-    p.add_argument("--warmup", type=int, default=None,
-                   help="warmup steps (default: a tenth of --steps, at most 50)")
-    p.add_argument("--n-layer", type=int, default=4)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--d-model", type=int, default=64)
-    p.add_argument("--n-ctx", type=int, default=64)
-    p.add_argument("--activation", choices=("gelu", "gelu_exact", "relu"), default="gelu")
-    p.add_argument("--attention", choices=("dense", "alternating"), default="alternating")
-    p.add_argument("--local-window", type=int, default=8)
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--checkpoint-every", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = command("train", help="train a model on a corpus",
+                description="Train a GPT on 'facts' (the athletes corpus), 'text' (the "
+                            "embedded public-domain play) or a UTF-8 file. The last "
+                            "--eval-fraction of a text corpus is held out for evaluation "
+                            "(the output says how much). Ctrl-C saves a checkpoint and prints "
+                            "the command that resumes it.")
+    _add_train_flags(p)
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("generate", help="continue a prompt with a trained model",
-                       description="Generate text from a checkpoint, with a key/value cache.")
-    p.add_argument("--checkpoint", default=None, help="a checkpoint written by train or demo")
-    p.add_argument("--hf-dir", default=None,
+    p = command("generate", help="continue a prompt with a trained model",
+                description="Generate text from a checkpoint, with a key/value cache.")
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="a checkpoint written by train or demo (default: none; give this "
+                        "or --hf-dir)")
+    p.add_argument("--hf-dir", default=None, metavar="DIR",
                    help="a Hugging Face GPT-2 folder (config.json, model.safetensors, "
-                        "vocab.json, merges.txt) instead of a checkpoint")
-    p.add_argument("--prompt", required=True, help="text to continue")
-    p.add_argument("--max-new-tokens", type=int, default=50)
-    p.add_argument("--temperature", type=float, default=1.0)
+                        "vocab.json, merges.txt) instead of a checkpoint (default: none)")
+    p.add_argument("--prompt", required=True, help="text to continue (not empty)")
+    p.add_argument("--max-new-tokens", type=int, default=50,
+                   help=f"tokens to add, 0 to {MAX_NEW_TOKENS:,}")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="divides the logits before sampling; 0 (or --greedy) takes the most "
+                        "likely token")
     p.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--top-k", type=_positive_int, default=None,
+                   help="sample among the k most likely tokens only (default: all)")
+    p.add_argument("--top-p", type=float, default=None,
+                   help="sample among the most likely tokens holding this much probability, "
+                        "in (0, 1] (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampling")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_generate)
 
-    p = sub.add_parser("facts", help="build, find, knock out and edit facts in the demo model",
-                       description="The whole story: the video's hand-built fact MLP, then "
-                                   "recall, ablation, causal tracing, logit lens, neurons and "
-                                   "rank-one edits on the trained demo model.")
-    p.add_argument("--checkpoint", default=None,
-                   help="a facts model (minigpt demo --out ...); trains one when omitted")
+    p = command("facts", help="build, find, knock out and edit facts in the demo model",
+                description="The whole story: the video's hand-built fact MLP, then recall, "
+                            "ablation, causal tracing, logit lens, neurons and rank-one edits "
+                            "on the trained demo model.")
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="a facts model (minigpt demo --out ...) (default: train one first)")
     p.add_argument("--edit", default=None, metavar="'First Last=sport'",
-                   help="rewrite one fact, e.g. 'Michael Jordan=golf'")
+                   help="rewrite one fact, e.g. 'Michael Jordan=golf' (default: none)")
     p.add_argument("--n-edits", type=int, default=20,
                    help="facts to rewrite one by one for the efficacy table (0 skips)")
     p.add_argument("--trace-samples", type=int, default=10, help="noise samples in tracing")
-    p.add_argument("--plots", default=None, metavar="DIR", help="write PNG figures here")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="write PNG figures into this folder, made if needed (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random parts")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_facts)
 
-    p = sub.add_parser("superposition", help="nearly perpendicular directions, capacity, toy models",
-                       description="Experiments on superposition: 'perpendicular' reruns the "
-                                   "video's 10,000-vectors-in-100-dimensions run and checks its "
-                                   "claim; 'capacity' counts how many nearly perpendicular "
-                                   "directions fit; 'toy' trains Toy Models of Superposition; "
-                                   "'facts-per-neuron' measures how many facts an MLP stores "
-                                   "per neuron; 'sae' trains sparse autoencoders on planted "
-                                   "features (and on a facts model with --checkpoint).")
-    p.add_argument("experiment", choices=sorted(SUPERPOSITION_EXPERIMENTS))
+    p = command("superposition",
+                help="nearly perpendicular directions, capacity, toy models",
+                description="Experiments on superposition: 'perpendicular' reruns the "
+                            "video's 10,000-vectors-in-100-dimensions run and checks its "
+                            "claim; 'capacity' counts how many nearly perpendicular "
+                            "directions fit; 'toy' trains Toy Models of Superposition; "
+                            "'facts-per-neuron' measures how many facts an MLP stores "
+                            "per neuron; 'sae' trains sparse autoencoders on planted "
+                            "features (and on a facts model with --checkpoint).")
+    p.add_argument("experiment", choices=sorted(SUPERPOSITION_EXPERIMENTS),
+                   help="which experiment to run")
     p.add_argument("--n", type=int, default=10_000, help="vectors (perpendicular)")
     p.add_argument("--d", type=int, default=100, help="dimensions (perpendicular)")
     p.add_argument("--steps", type=int, default=250, help="Adam steps (perpendicular)")
-    p.add_argument("--checkpoint", default=None,
-                   help="sae: also train on this facts model's neurons (minigpt demo --out)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plots", default=None, metavar="DIR", help="write PNG figures here")
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="sae: also train on this facts model's neurons (minigpt demo --out) "
+                        "(default: planted features only)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the experiment")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="write PNG figures into this folder, made if needed (default: none)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_superposition)
     return parser
+
+
+def _interrupted(e: TrainingInterrupted, has_out: bool) -> str:
+    """What Ctrl-C during training left behind, and the command that continues it;
+    ``has_out``: whether the command has an --out flag to suggest."""
+    if e.checkpoint is None:
+        hint = " (--out FILE keeps a checkpoint)" if has_out else ""
+        return f"interrupted after step {e.step}; nothing saved{hint}"
+    path = shlex.quote(e.checkpoint)
+    return (f"interrupted after step {e.step}; saved it to {e.checkpoint}; resume with: "
+            f"minigpt train --resume {path} --out {path}")
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush of a pipe whose
+    reader left does not fail again (the recipe of Python's ``signal`` docs)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -528,14 +847,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 2 on a user error (reported in one line on stderr).
+        The exit code: 0 on success; 2 on an error the user can fix (one line on stderr:
+        bad input, a file that cannot be read or written, training that diverged, not
+        enough memory); 130 after Ctrl-C (one line; ``train`` and ``demo`` save first when
+        they have an output file and print how to resume); 141, silently, when the reader
+        of stdout went away (``minigpt params | head -1``). Anything else is a bug and
+        shows its traceback.
     """
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     keep_freed_memory()  # this process is ours: reuse freed memory (see minigpt.allocator)
+
+    def say(message: str, after_ctrl_c: bool = False) -> None:
+        # on a terminal, Ctrl-C leaves the cursor after "^C" or a progress bar
+        start = "\n" if after_ctrl_c and sys.stderr.isatty() else ""
+        print(f"{start}minigpt {args.command}: {message}", file=sys.stderr)
+
     try:
+        if args.blas_threads is not None and not threadpoolctl_available():
+            raise UserError("--blas-threads needs threadpoolctl: pip install 'minigpt[fast]'")
         with blas_threads(args.blas_threads):
-            return func(args)
-    except (UserError, ValueError, OSError) as e:
-        print(f"minigpt {args.command}: error: {e}", file=sys.stderr)
-        return 2
+            code = func(args)
+        sys.stdout.flush()  # a reader that went away shows here at the latest
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except TrainingInterrupted as e:
+        say(_interrupted(e, has_out=hasattr(args, "out")), after_ctrl_c=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        say("interrupted", after_ctrl_c=True)
+        return EXIT_INTERRUPTED
+    except MemoryError as e:
+        say(f"error: not enough memory: {e}")
+        return EXIT_USER_ERROR
+    except (UserError, ValueError, OSError, NonFiniteError) as e:
+        say(f"error: {e}")
+        return EXIT_USER_ERROR

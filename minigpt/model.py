@@ -46,6 +46,10 @@ Hook = Callable[[np.ndarray], "np.ndarray | None"]
 Tap = Callable[[str, np.ndarray], np.ndarray]
 
 
+class NonFiniteError(FloatingPointError):
+    """The model's numbers (a loss, gradients, weights or logits) stopped being finite."""
+
+
 def _no_tap(name: str, value: np.ndarray) -> np.ndarray:
     """The identity hook point used when nothing is hooked."""
     return value
@@ -180,6 +184,29 @@ class GPT:
         if T > self.config.n_ctx:
             raise ValueError(f"sequence length must be <= n_ctx={self.config.n_ctx}, got {T}")
         return idx2
+
+    def _check_targets(
+        self, targets: Any, idx: Any, idx2: np.ndarray, ignore_index: int | None
+    ) -> np.ndarray:
+        """Validate next-token targets for ``idx`` and return them shaped like ``idx2`` (B, T).
+
+        Every target must be an integer id in ``[0, vocab_size)`` or equal ``ignore_index``.
+        """
+        targets = np.asarray(targets)
+        if targets.shape != np.shape(idx):
+            raise ValueError(
+                f"targets must have the shape of idx {np.shape(idx)}, got {targets.shape}"
+            )
+        if targets.dtype == bool or not np.issubdtype(targets.dtype, np.integer):
+            raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
+        targets2 = targets.reshape(idx2.shape)  # (B, T)
+        counted = targets2 if ignore_index is None else targets2[targets2 != ignore_index]
+        if counted.size and (counted.min() < 0 or counted.max() >= self.config.vocab_size):
+            bad = int(counted.min()) if counted.min() < 0 else int(counted.max())
+            raise ValueError(
+                f"targets must be in [0, {self.config.vocab_size}) or ignore_index, got {bad}"
+            )
+        return targets2.astype(np.int64, copy=False)
 
     # ------------------------------------------------------------------ forward
 
@@ -384,7 +411,8 @@ class GPT:
         max_new_tokens : int
             How many tokens to append.
         temperature : float, default 1.0
-            ``0`` is greedy decoding (always the most likely token).
+            ``0`` is greedy decoding (always the most likely token); any positive value,
+            however small, samples (see :func:`minigpt.sampling.sample_logits`).
         top_k : int or None
             Sample only among the k most likely tokens.
         top_p : float or None
@@ -397,6 +425,12 @@ class GPT:
         -------
         ndarray of int64, shape (B, T + max_new_tokens) or (T + max_new_tokens,)
             The prompts followed by the generated tokens.
+
+        Raises
+        ------
+        NonFiniteError
+            If the model's logits are NaN or infinite (e.g. weights ruined by a diverged
+            training run), instead of sampling from them.
 
         Notes
         -----
@@ -429,6 +463,7 @@ class GPT:
         logits = self._decode(idx2, kv, 0)  # prefill: the whole prompt at once
         n_cached = T0
         for n in range(T0, T0 + max_new_tokens):
+            self._check_finite_logits(logits, n - T0)
             out[:, n] = sample_logits(logits, rng, temperature, top_k, top_p)
             if n + 1 == out.shape[1]:
                 break
@@ -440,6 +475,19 @@ class GPT:
                 logits = self._decode(out[:, n:n + 1], kv, n_cached)
                 n_cached += 1
         return out[0] if np.ndim(idx) == 1 else out
+
+    def _check_finite_logits(self, logits: np.ndarray, n_done: int) -> None:
+        """Raise :class:`NonFiniteError` if the logits (B, V) hold NaN or inf.
+
+        The argmax of a row of NaNs is 0, so without this check a broken model would
+        "generate" token 0 forever and look as if it worked.
+        """
+        if np.isfinite(logits).all():
+            return
+        n_bad = sum(int(np.count_nonzero(~np.isfinite(p))) for p in self.params.values())
+        cause = (f"{n_bad:,} of the model's {self.n_params:,} weights are NaN or infinite"
+                 if n_bad else f"the weights are finite but overflow {np.dtype(self.dtype).name}")
+        raise NonFiniteError(f"the logits for new token {n_done + 1} are not finite: {cause}")
 
     # ------------------------------------------------------------------ backward
 
@@ -528,22 +576,17 @@ class GPT:
             Mean cross-entropy over the counted targets.
         grads : dict of str to ndarray
             dloss/dparam, keyed and shaped like :attr:`params`.
+
+        Raises
+        ------
+        TypeError
+            For ids or targets that are not integers.
+        ValueError
+            For a target outside ``[0, vocab_size)`` that is not ``ignore_index``, or
+            targets of another shape than ``idx``.
         """
         idx2 = self._check_idx(idx)
-        targets = np.asarray(targets)
-        if targets.shape != np.shape(idx):
-            raise ValueError(
-                f"targets must have the shape of idx {np.shape(idx)}, got {targets.shape}"
-            )
-        if targets.dtype == bool or not np.issubdtype(targets.dtype, np.integer):
-            raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
-        targets2 = targets.reshape(idx2.shape)
-        counted = targets2 if ignore_index is None else targets2[targets2 != ignore_index]
-        if counted.size and (counted.min() < 0 or counted.max() >= self.config.vocab_size):
-            bad = int(counted.min()) if counted.min() < 0 else int(counted.max())
-            raise ValueError(
-                f"targets must be in [0, {self.config.vocab_size}) or ignore_index, got {bad}"
-            )
+        targets2 = self._check_targets(targets, idx, idx2, ignore_index)
         logits, cache = self._forward(idx2, keep=True)
         loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)
         dlogits = cross_entropy_backward(1.0, ce_cache)
@@ -574,6 +617,11 @@ class GPT:
         grads : dict of str to ndarray
             dloss/d(activation), each (B, T, C).
 
+        Raises
+        ------
+        ValueError, TypeError
+            For bad ids or targets, exactly as :meth:`loss_and_grads` (one shared check).
+
         Examples
         --------
         >>> model = GPT(GPTConfig(vocab_size=16, n_ctx=8, n_layer=2, n_head=2, d_model=8))
@@ -590,7 +638,7 @@ class GPT:
             raise ValueError(f"activation gradients are available for residual-stream names "
                              f"(e.g. 'blocks.0.mlp_out'), got {unknown[:5]}")
         idx2 = self._check_idx(idx)
-        targets2 = np.asarray(targets).reshape(idx2.shape)
+        targets2 = self._check_targets(targets, idx, idx2, ignore_index)
         tap = None if not hooks else self._make_tap(hooks, {}, ())
         logits, cache = self._forward(idx2, keep=True, tap=tap)
         loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)

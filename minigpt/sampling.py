@@ -29,7 +29,9 @@ def sample_logits(
     logits : ndarray, shape (B, V)
     rng : numpy.random.Generator
     temperature : float, default 1.0
-        Divides the logits before the softmax; ``0`` means greedy (argmax).
+        Divides the logits before the softmax; ``0`` means greedy (argmax). Any positive
+        value works, however small (even ``1e-320``): as it goes to 0 the distribution
+        becomes greedy, the most likely tokens sharing all the probability.
     top_k : int or None
         Keep only the k most likely tokens.
     top_p : float or None
@@ -40,6 +42,18 @@ def sample_logits(
     -------
     ids : ndarray of int64, shape (B,)
 
+    Raises
+    ------
+    ValueError
+        If a logit is NaN or ``+inf``, or a row has no finite logit (``-inf`` masks a
+        token; NaN would silently pick token 0).
+
+    Notes
+    -----
+    Each row's largest logit is subtracted *before* dividing by the temperature, so every
+    scaled logit is ``<= 0`` and the largest is exactly 0: a tiny temperature sends the
+    others to ``-inf`` (probability 0) instead of overflowing to ``inf - inf = NaN``.
+
     Examples
     --------
     >>> logits = np.array([[0.0, 3.0, 1.0]])
@@ -49,13 +63,19 @@ def sample_logits(
     array([1])
     """
     check_sampling_args(temperature, top_k, top_p)
+    logits = np.asarray(logits, dtype=np.float64)  # (B, V); float64: sampling is not the hot path
+    row_max = logits.max(axis=-1, keepdims=True)  # (B, 1); NaN if the row holds a NaN
+    if not np.isfinite(row_max).all():
+        raise ValueError(f"logits must be numbers or -inf with a finite maximum in every row, "
+                         f"got row maxima {row_max[~np.isfinite(row_max)][:5].tolist()}")
     if temperature == 0:
         return logits.argmax(axis=-1).astype(np.int64)
-    z = logits.astype(np.float64) / temperature  # (B, V); float64: sampling is not the hot path
+    with np.errstate(over="ignore"):  # overflow to -inf is the right limit: probability 0
+        z = (logits - row_max) / temperature  # (B, V), every entry <= 0, the largest 0
     if top_k is not None and top_k < z.shape[-1]:
         kth = np.partition(z, -top_k, axis=-1)[:, -top_k][:, None]  # (B, 1) k-th largest
         z = np.where(z < kth, -np.inf, z)
-    probs = np.exp(z - z.max(axis=-1, keepdims=True))
+    probs = np.exp(z)  # no overflow: z <= 0
     probs /= probs.sum(axis=-1, keepdims=True)
     if top_p is not None and top_p < 1:
         order = np.argsort(-probs, axis=-1)  # (B, V) most likely first

@@ -35,6 +35,34 @@ UNK = "<unk>"
 WORD_RE = re.compile(r" ?\w+| ?[^\w\s]|\s+(?!\S)|\s+")
 # How many unknown pieces or bad ids an error message lists.
 MAX_SHOWN = 5
+# What the pieces of each kind are called in messages.
+PIECE_NOUNS = {"char": "characters", "word": "words"}
+
+
+class UnknownPieceError(ValueError):
+    """A text holds pieces (characters or words) that the tokenizer's vocabulary lacks.
+
+    Attributes
+    ----------
+    pieces : list of str
+        The distinct unknown pieces, in order of first appearance.
+    kind : str
+        ``"char"`` or ``"word"``, the tokenizer's kind.
+    vocab_size : int
+        The size of the vocabulary that lacks them.
+    """
+
+    def __init__(self, pieces: list[str], kind: str, vocab_size: int) -> None:
+        noun = PIECE_NOUNS[kind]
+        super().__init__(
+            f"{len(pieces)} distinct {noun} are not in the vocabulary of {vocab_size} (the "
+            f"{noun} of the text the tokenizer was built from), first ones: "
+            f"{pieces[:MAX_SHOWN]}; use only those, or build the tokenizer with unk=True to "
+            f"map the others to {UNK!r}"
+        )
+        self.pieces = pieces
+        self.kind = kind
+        self.vocab_size = vocab_size
 
 
 def _split_chars(text: str) -> list[str]:
@@ -145,9 +173,9 @@ class _Tokenizer:
         ------
         TypeError
             If ``text`` is not a str.
-        ValueError
-            If a piece is not in the vocabulary and ``unk`` is False; the message lists
-            the first few such pieces.
+        UnknownPieceError
+            A ``ValueError``: a piece is not in the vocabulary and ``unk`` is False; it
+            holds every such piece and its message lists the first few.
 
         Examples
         --------
@@ -164,11 +192,7 @@ class _Tokenizer:
                 ids = [self._ids[p] for p in pieces]
             except KeyError:
                 unknown = list(dict.fromkeys(p for p in pieces if p not in self._ids))
-                raise ValueError(
-                    f"{len(unknown)} distinct piece(s) are not in the vocabulary of "
-                    f"{self.vocab_size}, first ones: {unknown[:MAX_SHOWN]}; build the "
-                    f"tokenizer with unk=True to map them to {UNK!r}"
-                ) from None
+                raise UnknownPieceError(unknown, self.kind, self.vocab_size) from None
         return np.array(ids, dtype=np.int64)  # (T,)
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:

@@ -7,22 +7,43 @@ AdamW step. Checkpoints hold everything needed to resume bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
-from .model import GPT, check_token_ids
+from .model import GPT, NonFiniteError, check_token_ids
 from .nn import cross_entropy_forward
 from .optim import AdamW, clip_grad_norm, lr_at
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`train` between two steps.
 
-class NonFiniteError(FloatingPointError):
-    """The loss or the gradients stopped being finite numbers; training cannot continue."""
+    A ``KeyboardInterrupt``, so it stops a script as Ctrl-C always does; it also says
+    where training stopped and what it saved.
+
+    Attributes
+    ----------
+    step : int
+        The last step completed.
+    checkpoint : str or None
+        The checkpoint holding the state at ``step`` (resume from it), or ``None`` when
+        nothing was saved (no ``out``, or no step taken in this run).
+    """
+
+    def __init__(self, step: int, checkpoint: str | None) -> None:
+        saved = f"saved to {checkpoint}" if checkpoint else "nothing saved"
+        super().__init__(f"training interrupted after step {step}; {saved}")
+        self.step = step
+        self.checkpoint = checkpoint
 
 
 @dataclass
@@ -52,8 +73,9 @@ class TrainSettings:
     eval_batches : int
         Batches averaged per evaluation.
     checkpoint_every : int
-        Save every this many steps when ``out`` is given (and always at the end); 0 means
-        only at the end.
+        Save every this many steps when ``out`` is given (and always at the end, and on
+        Ctrl-C); 0 means only then. Each save first runs a forward pass to check that the
+        state's loss is finite.
     seed : int
         Seeds the batch sampling.
     """
@@ -136,7 +158,7 @@ def window_starts(n_tokens: int, block_size: int, starts: np.ndarray | None = No
     Raises
     ------
     ValueError
-        If no window fits.
+        If no window fits (the message names the stream's length and the window's).
 
     Examples
     --------
@@ -203,6 +225,9 @@ def evaluate(
     return float(np.mean(losses))
 
 
+# NaN and inf are caught inside and raise NonFiniteError, which says more than the
+# RuntimeWarnings numpy would print on the way
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def train(
     model: GPT,
     data: np.ndarray,
@@ -253,8 +278,13 @@ def train(
     Raises
     ------
     NonFiniteError
-        If the loss or gradient norm is not finite; the message names the step. Nothing is
-        saved for that step, so the last checkpoint stays the last good one.
+        If the loss or gradient norm is not finite, or an update makes a weight NaN or
+        infinite; the message names the step. A state is saved only after its loss was
+        seen to be finite (on the batch the next step trains on), so the last checkpoint
+        is always a good one.
+    TrainingInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``): training stops between two steps and, when
+        ``out`` is given and a step was taken, the state at that step is saved first.
     ValueError
         If the data is too short, ids are out of range, or the resume checkpoint does not
         match the model.
@@ -284,47 +314,106 @@ def train(
         if ckpt.rng_state is not None:
             rng = restore_rng(ckpt.rng_state)
         step = ckpt.step
+    saved_at: list[int] = []  # the steps this run saved, the last one the last good state
 
-    def save(at_step: int) -> None:
-        if out is not None:
-            save_checkpoint(out, model.params, config=cfg, step=at_step, optimizer=optimizer,
-                            rng=rng, tokenizer=tokenizer,
-                            extra={**(extra or {}), "train_settings": dataclasses.asdict(settings)})
+    def save(at_step: int, sampler: Mapping[str, Any]) -> None:
+        """Save the state at ``at_step`` (``sampler``: the batch sampler's state then), once
+        its loss on the batch the next step would train on has been seen to be finite."""
+        if out is None:
+            return
+        x, y = get_batch(data, train_starts, settings.batch_size, block_size, restore_rng(sampler))
+        loss = cross_entropy_forward(model.forward(x), y)[0]
+        if not np.isfinite(loss):
+            raise NonFiniteError(f"step {at_step}: the weights give loss {loss}; not saved "
+                                 f"({_last_good(saved_at)})")
+        save_checkpoint(out, model.params, config=cfg, step=at_step, optimizer=optimizer,
+                        rng=restore_rng(sampler), tokenizer=tokenizer,
+                        extra={**(extra or {}), "train_settings": dataclasses.asdict(settings)})
+        saved_at.append(at_step)
 
     last = settings.steps if until is None else min(until, settings.steps)
     result = TrainResult(start_step=step, step=step)
     bar = _progress_bar(last, step, progress)
     tokens = settings.batch_size * block_size
+    sampler = rng.bit_generator.state  # the sampler as step `step` begins
     t0 = time.perf_counter()
-    while step < last:
-        x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
-        loss, grads = model.loss_and_grads(x, y)
-        norm = clip_grad_norm(grads, settings.grad_clip)
-        if not (np.isfinite(loss) and np.isfinite(norm)):
-            raise NonFiniteError(f"step {step}: loss {loss}, gradient norm {norm}; stopping "
-                                 f"(the last checkpoint, if any, is from before this step)")
-        lr = lr_at(step, max_lr=settings.lr, warmup_steps=settings.warmup_steps,
-                   max_steps=settings.steps, min_ratio=settings.min_lr_ratio)
-        optimizer.step(grads, lr=lr)
-        step += 1
-        result.losses.append(loss)
-        elapsed = time.perf_counter() - t0
+    try:
+        while step < last:
+            x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
+            loss, grads = model.loss_and_grads(x, y)
+            norm = clip_grad_norm(grads, settings.grad_clip)
+            if not (np.isfinite(loss) and np.isfinite(norm)):
+                raise NonFiniteError(f"step {step}: loss {loss}, gradient norm {norm}; "
+                                     f"stopping ({_last_good(saved_at)})")
+            lr = lr_at(step, max_lr=settings.lr, warmup_steps=settings.warmup_steps,
+                       max_steps=settings.steps, min_ratio=settings.min_lr_ratio)
+            with _sigint_held():  # an update is all or nothing: Ctrl-C waits for its end
+                optimizer.step(grads, lr=lr)
+                step += 1
+                sampler = rng.bit_generator.state
+            n_bad = _count_non_finite(model.params)
+            if n_bad:
+                raise NonFiniteError(f"step {step}: the update (learning rate {lr:.3g}) made "
+                                     f"{n_bad:,} weights NaN or infinite; stopping "
+                                     f"({_last_good(saved_at)})")
+            result.losses.append(loss)
+            elapsed = time.perf_counter() - t0
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}",
+                                tok_s=f"{tokens * len(result.losses) / elapsed:,.0f}")
+            if settings.eval_every and (step % settings.eval_every == 0 or step == settings.steps):
+                result.evals.append((step, evaluate(model, eval_data, eval_starts, settings,
+                                                    block_size)))
+            if settings.checkpoint_every and step % settings.checkpoint_every == 0:
+                save(step, sampler)
+    except KeyboardInterrupt:
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}",
-                            tok_s=f"{tokens * len(result.losses) / elapsed:,.0f}")
-        if settings.eval_every and (step % settings.eval_every == 0 or step == settings.steps):
-            result.evals.append((step, evaluate(model, eval_data, eval_starts, settings,
-                                                block_size)))
-        if settings.checkpoint_every and step % settings.checkpoint_every == 0:
-            save(step)
+            bar.close()
+        if step > result.start_step and (not saved_at or saved_at[-1] != step):
+            save(step, sampler)
+        raise TrainingInterrupted(step, os.fspath(out) if saved_at else None) from None
     if bar is not None:
         bar.close()
-    save(step)
+    save(step, sampler)
     result.step = step
     result.seconds = time.perf_counter() - t0
     result.tokens_per_second = tokens * len(result.losses) / max(result.seconds, 1e-9)
     return result
+
+
+def _last_good(saved_at: list[int]) -> str:
+    """Where the last good state of a failed run is, in words."""
+    if saved_at:
+        return f"the checkpoint holds step {saved_at[-1]}, the last good state"
+    return "this run saved no checkpoint"
+
+
+def _count_non_finite(params: Mapping[str, np.ndarray]) -> int:
+    """How many entries of all parameters are NaN or infinite."""
+    return sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in params.values())
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then deliver it.
+
+    An optimizer update changes every parameter and moment in turn: stopped halfway, it
+    would leave a state no step produced. Only the main thread receives signals, so in
+    other threads (or if a C library owns the handler) the block runs unguarded.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        signal.raise_signal(signal.SIGINT)  # now the handler that was there reacts to it
 
 
 def _progress_bar(total: int, initial: int, enabled: bool) -> Any:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from minigpt import GPT, GPTConfig
+from minigpt.model import NonFiniteError
 from minigpt.sampling import sample_logits
 
 CFG = GPTConfig(vocab_size=23, n_ctx=16, n_layer=3, n_head=2, d_model=16,
@@ -91,3 +92,36 @@ def test_sampling_frequencies_follow_the_distribution():
 def test_top_p_always_keeps_the_most_likely():
     ids = sample_logits(np.array([[5.0, 0.0, 0.0]]), np.random.default_rng(0), top_p=0.01)
     assert ids.tolist() == [0]
+
+
+@pytest.mark.parametrize("temperature", [1e-6, 1e-300, 1e-320, 5e-324])
+def test_a_tiny_temperature_samples_greedily(model, temperature):
+    prompt = np.array([3, 1, 4, 1, 5])
+    with np.errstate(over="raise", invalid="raise"):  # no inf - inf = NaN on the way
+        out = model.generate(prompt, 12, temperature=temperature, seed=0)
+    np.testing.assert_array_equal(out, model.generate(prompt, 12, temperature=0))
+    logits = np.array([[0.0, 2.5, 2.5, -1.0]])  # a tie: the two best share the probability
+    ids = sample_logits(np.tile(logits, (2000, 1)), np.random.default_rng(0), temperature)
+    assert set(ids.tolist()) == {1, 2}
+
+
+def test_non_finite_weights_stop_generation(model):
+    broken = GPT(CFG, params={k: v.copy() for k, v in model.params.items()})
+    broken.params["blocks.1.mlp.w_up"][0, 0] = np.nan
+    with pytest.raises(NonFiniteError, match="new token 1 are not finite: 1 of the model's"):
+        broken.generate(np.array([1, 2]), 3, temperature=0)
+    huge = GPT(CFG, params={k: v.copy() for k, v in model.params.items()})
+    huge.params["ln_f.bias"][:] = np.float32(3e38)  # finite weights whose logits overflow
+    with np.errstate(over="ignore", invalid="ignore"), \
+            pytest.raises(NonFiniteError, match="weights are finite but overflow float32"):
+        huge.generate(np.array([1, 2]), 3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sampling_refuses_nan_and_inf_logits(bad):
+    logits = np.array([[0.0, 1.0], [bad, 1.0]])
+    for temperature in (0, 1.0):
+        with pytest.raises(ValueError, match="finite maximum in every row"):
+            sample_logits(logits, np.random.default_rng(0), temperature)
+    masked = np.array([[-np.inf, 1.0, -np.inf]])  # -inf masks a token: allowed
+    assert sample_logits(masked, np.random.default_rng(0)).tolist() == [1]

@@ -158,14 +158,29 @@ def test_bad_idx(model, idx, error, message):
         model.loss_and_grads(idx, idx)
 
 
-def test_bad_targets(model):
+def _activation_loss(model, idx, targets, **kwargs):
+    return model.activation_grads(idx, targets, ["embed"], **kwargs)
+
+
+@pytest.mark.parametrize("run", [GPT.loss_and_grads, _activation_loss],
+                         ids=["loss_and_grads", "activation_grads"])
+def test_bad_targets(model, run):
     idx = np.zeros((1, 4), dtype=int)
     with pytest.raises(ValueError, match=r"targets must have the shape of idx \(1, 4\), got \(4,\)"):
-        model.loss_and_grads(idx, np.zeros(4, dtype=int))
+        run(model, idx, np.zeros(4, dtype=int))
     with pytest.raises(TypeError, match="targets must hold integer"):
-        model.loss_and_grads(idx, np.zeros((1, 4)))
-    with pytest.raises(ValueError, match=r"targets must be in \[0, 11\)"):
-        model.loss_and_grads(idx, np.full((1, 4), 11))
+        run(model, idx, np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 11\).*got 11"):
+        run(model, idx, np.full((1, 4), 11))
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 11\).*got -1"):
+        run(model, idx, np.full((1, 4), -1))  # not read as V - 1 from the end
+
+
+def test_ignored_targets_are_skipped_alike(model):
+    idx, targets = np.array([[1, 2, 3, 4]]), np.array([[2, 3, -1, -1]])
+    loss, _ = model.loss_and_grads(idx, targets, ignore_index=-1)
+    loss_act, _ = _activation_loss(model, idx, targets, ignore_index=-1)
+    assert loss == loss_act
 
 
 def test_bad_model_arguments():

@@ -15,6 +15,7 @@ from minigpt.tokenizers import (
     MAX_SHOWN,
     UNK,
     CharTokenizer,
+    UnknownPieceError,
     WordTokenizer,
     tokenizer_from_json,
 )
@@ -109,9 +110,14 @@ def test_unknown_pieces_raise_without_unk():
     with pytest.raises(ValueError) as info:
         CharTokenizer.from_text("abc").encode("a0123456789")
     message = str(info.value)
-    assert "10 distinct" in message
+    assert "10 distinct characters are not in the vocabulary of 3" in message
     assert all(repr(c) in message for c in "01234"[:MAX_SHOWN])
     assert repr("9") not in message
+    assert isinstance(info.value, UnknownPieceError)
+    assert (info.value.pieces, info.value.kind) == (list("0123456789"), "char")
+    with pytest.raises(UnknownPieceError, match="1 distinct words") as info:
+        WordTokenizer.from_text("the cat").encode("the dog")
+    assert (info.value.pieces, info.value.kind, info.value.vocab_size) == ([" dog"], "word", 2)
 
 
 def test_unknown_pieces_map_to_unk():

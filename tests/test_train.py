@@ -1,9 +1,13 @@
+import signal
+
 import numpy as np
 import pytest
 
+import minigpt.train
 from minigpt import GPT, GPTConfig
 from minigpt.checkpoint import load_checkpoint
-from minigpt.facts import facts_dataset
+from minigpt.facts import facts_dataset, load_model
+from minigpt.optim import AdamW
 from minigpt.train import NonFiniteError, TrainSettings, get_batch, train, window_starts
 
 TOK, IDS, STARTS = facts_dataset()
@@ -50,6 +54,76 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(NonFiniteError, match="step 0: loss nan"):
         train(model, IDS, settings, starts=STARTS, out=ckpt, progress=False)
     assert ckpt.read_bytes() == good_bytes
+
+
+def _loss_of(path):
+    model, _ = load_model(path)
+    x, y = get_batch(IDS, window_starts(len(IDS), 12, STARTS), 8, 12, np.random.default_rng(0))
+    return model.loss_and_grads(x, y)[0]
+
+
+@pytest.mark.parametrize("lr", [1e38, 1e30, 1e20, 1e10])
+def test_divergence_never_saves_a_state_with_a_non_finite_loss(tmp_path, lr):
+    ckpt = tmp_path / "run.safetensors"
+    train(GPT(CFG, seed=0), IDS, QUICK, starts=STARTS, out=ckpt, until=3, progress=False)
+    good_bytes = ckpt.read_bytes()
+    wild = TrainSettings(**{**QUICK.__dict__, "lr": lr, "warmup_steps": 0, "checkpoint_every": 1})
+    with pytest.raises(NonFiniteError, match="the checkpoint holds step 3, the last good state|"
+                                             "this run saved no checkpoint"), \
+            np.errstate(all="ignore"):
+        train(GPT(CFG, seed=0), IDS, wild, starts=STARTS, out=ckpt, resume=ckpt, progress=False)
+    assert ckpt.read_bytes() == good_bytes
+    assert np.isfinite(_loss_of(ckpt))
+
+
+def test_an_update_that_overflows_the_weights_stops_at_once():
+    wild = TrainSettings(**{**QUICK.__dict__, "lr": 1e38, "warmup_steps": 0})
+    with pytest.raises(NonFiniteError, match=r"step 1: the update \(learning rate 1e\+38\) made "
+                                             r"[\d,]+ weights NaN or infinite"), \
+            np.errstate(all="ignore"):
+        train(GPT(CFG, seed=0), IDS, wild, starts=STARTS, progress=False)
+
+
+def _interrupt_on_call(monkeypatch, owner, name, n):
+    """Send this process SIGINT (Ctrl-C) inside the n-th call of ``owner.name``."""
+    original, calls = getattr(owner, name), []
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, interrupting)
+
+
+@pytest.mark.parametrize("where, n, stopped_at", [
+    ((minigpt.train, "get_batch"), 8, 7),  # during step 8's batch: steps 1-7 are done
+    ((AdamW, "step"), 5, 5),  # inside the 5th update: it finishes first
+])
+def test_ctrl_c_saves_a_state_that_resumes_bit_for_bit(tmp_path, monkeypatch, where, n, stopped_at):
+    straight = GPT(CFG, seed=0)
+    train(straight, IDS, QUICK, starts=STARTS, progress=False)
+
+    ckpt = tmp_path / "interrupted.safetensors"
+    with monkeypatch.context() as patch:
+        _interrupt_on_call(patch, *where, n)
+        with pytest.raises(minigpt.train.TrainingInterrupted) as stopped:
+            train(GPT(CFG, seed=0), IDS, QUICK, starts=STARTS, out=ckpt, progress=False)
+    assert isinstance(stopped.value, KeyboardInterrupt)
+    assert (stopped.value.step, stopped.value.checkpoint) == (stopped_at, str(ckpt))
+    assert load_checkpoint(ckpt).step == stopped_at
+
+    resumed = GPT(CFG, seed=123)
+    train(resumed, IDS, QUICK, starts=STARTS, resume=ckpt, progress=False)
+    for name in straight.params:
+        np.testing.assert_array_equal(resumed.params[name], straight.params[name], err_msg=name)
+
+
+def test_ctrl_c_without_out_saves_nothing(monkeypatch):
+    _interrupt_on_call(monkeypatch, minigpt.train, "get_batch", 3)
+    with pytest.raises(minigpt.train.TrainingInterrupted, match="after step 2; nothing saved"):
+        train(GPT(CFG, seed=0), IDS, QUICK, starts=STARTS, progress=False)
 
 
 def test_batches_are_next_token_windows_from_allowed_starts():

@@ -75,7 +75,7 @@ def train_facts_model(
     Parameters
     ----------
     steps : int, optional
-        Optimizer steps (default :data:`DEMO_SETTINGS`' 1000).
+        Optimizer steps, >= 1 (default :data:`DEMO_SETTINGS`' 1000).
     seed : int
         Seeds the initialisation and the batches.
     out : path, optional
@@ -96,7 +96,7 @@ def train_facts_model(
     tokenizer, ids, starts = facts_dataset(facts)
     cfg = GPTConfig(vocab_size=tokenizer.vocab_size, **{**DEMO_SHAPE, **shape})
     model = GPT(cfg, seed=seed)
-    steps = steps or DEMO_SETTINGS.steps
+    steps = DEMO_SETTINGS.steps if steps is None else steps
     settings = TrainSettings(**{**DEMO_SETTINGS.__dict__, "seed": seed, "steps": steps,
                                 "warmup_steps": min(DEMO_SETTINGS.warmup_steps, steps // 10)})
     result = train(model, ids, settings, starts=starts, tokenizer=tokenizer, out=out,
