@@ -189,7 +189,6 @@ def gradcheck(
     Examples
     --------
     >>> from minigpt.nn import gelu_forward, gelu_backward
-    >>> rng = np.random.default_rng(0)
     >>> x, dy = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
     >>> y, cache = gelu_forward(x)
     >>> result = gradcheck(lambda x: gelu_forward(x)[0], [x], [gelu_backward(dy, cache)], dy=dy)
