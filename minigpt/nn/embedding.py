@@ -31,10 +31,12 @@ def embedding_forward(idx: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, E
 
     Notes
     -----
-    The lookup equals multiplying a one-hot row by the table, so its gradient scatters back:
+    .. math:: \text{out}_p = \text{table}_{\text{idx}_p}
 
-    .. math:: \frac{\partial L}{\partial \text{table}_v} = \sum_{p: \text{idx}_p = v}
-        \frac{\partial L}{\partial \text{out}_p}
+    The lookup equals multiplying a one-hot row by the table, so its gradient
+    (:func:`embedding_backward`) scatters back:
+
+    .. math:: d\text{table}_v = \sum_{p:\ \text{idx}_p = v} d\text{out}_p
 
     Examples
     --------

@@ -59,7 +59,10 @@ def mlp_forward(
     -----
     .. math:: h = \sigma(x W_{up}^T + b_{up}), \qquad y = h W_{down}^T + b_{down}
 
-    The backward chains :func:`~minigpt.nn.linear_backward` and the activation's backward.
+    The backward (:func:`mlp_backward`) chains :func:`~minigpt.nn.linear_backward` and the
+    activation's backward, with :math:`a = x W_{up}^T + b_{up}`:
+
+    .. math:: da = dy\, W_{down} \odot \sigma'(a), \qquad dx = da\, W_{up}
 
     Examples
     --------

@@ -79,7 +79,7 @@ def softmax_backward(dy: np.ndarray, cache: SoftmaxCache) -> np.ndarray:
 
 
 def softmax_forward_inplace(x: np.ndarray) -> tuple[np.ndarray, SoftmaxCache]:
-    """:func:`softmax_forward`, computed in the memory of ``x``.
+    r""":func:`softmax_forward`, computed in the memory of ``x``.
 
     For a caller that does not need ``x`` afterwards (attention's scores): the same
     operations in the same order as :func:`softmax_forward`, so the same numbers, without
@@ -97,6 +97,12 @@ def softmax_forward_inplace(x: np.ndarray) -> tuple[np.ndarray, SoftmaxCache]:
     y : ndarray, shape (..., N)
         ``x`` itself, now holding ``softmax_forward(x)[0]``.
     cache : SoftmaxCache
+
+    Notes
+    -----
+    .. math:: y_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \quad m = \max_j x_j
+
+    The backward is :func:`softmax_backward_inplace` (or :func:`softmax_backward`).
 
     Examples
     --------
@@ -118,8 +124,6 @@ def softmax_backward_inplace(dy: np.ndarray, cache: SoftmaxCache) -> np.ndarray:
     ``dx`` and returned. For a caller that owns ``dy`` and needs it no more (attention's
     gradient of its pattern).
 
-    .. math:: dx_i = y_i \left(dy_i - \sum_k dy_k\, y_k\right)
-
     Parameters
     ----------
     dy : ndarray, shape (..., N)
@@ -130,6 +134,12 @@ def softmax_backward_inplace(dy: np.ndarray, cache: SoftmaxCache) -> np.ndarray:
     -------
     dx : ndarray, shape (..., N)
         ``dy`` itself, now holding ``softmax_backward(dy, cache)``.
+
+    Notes
+    -----
+    .. math:: y_i = \frac{e^{x_i}}{\sum_j e^{x_j}}
+
+    .. math:: dx_i = y_i \left(dy_i - \sum_k dy_k\, y_k\right)
 
     Examples
     --------
