@@ -6,7 +6,7 @@ The public names are re-exported here; the operations themselves live in
 
 from . import hf
 from .config import GPTConfig, count_params, gpt3_config, param_shapes
-from .gradcheck import GradcheckResult, gradcheck
+from .finite_diff import GradcheckResult, gradcheck
 from .model import GPT, init_params
 
 __version__ = "0.1.0"

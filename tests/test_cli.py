@@ -461,3 +461,38 @@ def test_loader_and_memory_failures_end_in_one_line(monkeypatch, capsys, tmp_pat
         code, _, err = run(capsys, "generate", *source, "--prompt", "Michael")
     assert code == 2 and one_line(err), err
     assert str(error) in err
+
+
+def test_check_prints_one_row_per_op_and_exits_0(capsys):
+    from minigpt.check import CHECKS
+
+    code, out, _ = run(capsys, "check")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["op", "worst", "error"]
+    for name in CHECKS:
+        assert any(line.startswith(name + " ") and line.endswith(" OK") for line in lines), name
+    assert "NOT OK" not in out and "every gradient OK" in out
+
+
+def test_check_json_and_exit_1_when_a_backward_is_wrong(capsys, monkeypatch):
+    import minigpt.check
+    from minigpt.nn import gelu_backward
+
+    code, out, _ = run(capsys, "check", "--json", "--seed", "1")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and len(report["rows"]) == len(minigpt.check.CHECKS)
+    assert set(report["rows"][0]) == {"op", "max_error", "tolerance", "n_checked", "ok"}
+
+    monkeypatch.setattr(minigpt.check, "gelu_backward", lambda dy, c: gelu_backward(dy, c) * 1.001)
+    code, out, _ = run(capsys, "check")
+    assert code == 1
+    assert [line.split()[0] for line in out.splitlines() if line.endswith("NOT OK")] == ["gelu"]
+    assert f"1 of {len(minigpt.check.CHECKS)} NOT OK" in out
+
+
+def test_check_runs_from_the_installed_package_alone(tmp_path):
+    # no tests folder, no repository: only the package on the path
+    out = subprocess.run([sys.executable, "-m", "minigpt", "check", "--json"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["ok"] is True

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from minigpt import gradcheck
-from minigpt.gradcheck import numerical_gradient
+from minigpt.finite_diff import numerical_gradient
 
 
 def test_passes_on_a_right_gradient_and_reports_where():
@@ -52,3 +52,15 @@ def test_bad_arguments():
         gradcheck(lambda x: 0.0, [np.zeros(2)], [])
     with pytest.raises(ValueError, match=r"must have the shape of inputs\[0\] \(2,\), got \(3,\)"):
         gradcheck(lambda x: 0.0, [np.zeros(2)], [np.zeros(3)])
+
+
+def test_minigpt_gradcheck_is_the_function_only():
+    import pkgutil
+
+    import minigpt
+    import minigpt.finite_diff
+
+    assert callable(minigpt.gradcheck) and not isinstance(minigpt.gradcheck, type(minigpt))
+    assert minigpt.gradcheck is minigpt.finite_diff.gradcheck
+    submodules = {info.name for info in pkgutil.iter_modules(minigpt.__path__)}
+    assert "finite_diff" in submodules and "gradcheck" not in submodules

@@ -26,10 +26,10 @@ each one, shows the code, and runs the proof.
 # :func:`minigpt.gradcheck` compares the two with an error that is relative for large
 # gradients and absolute below a floor:
 #
-# .. literalinclude:: /../minigpt/gradcheck.py
+# .. literalinclude:: /../minigpt/finite_diff.py
 #    :pyobject: numerical_gradient
 #    :no-docstring:
-#    :caption: minigpt/gradcheck.py
+#    :caption: minigpt/finite_diff.py
 
 import time
 
@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minigpt as mg
-from minigpt.gradcheck import numerical_gradient
+from minigpt.finite_diff import numerical_gradient
 from minigpt.nn import (
     attention_backward,
     attention_forward,

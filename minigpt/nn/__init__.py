@@ -9,12 +9,14 @@ from .activations import (
     ACTIVATIONS,
     gelu_backward,
     gelu_exact_backward,
+    gelu_backward_fast,
     gelu_exact_forward,
     gelu_forward,
+    gelu_forward_fast,
     relu_backward,
     relu_forward,
 )
-from .attention import attention_backward, attention_decode, attention_forward, causal_mask
+from .attention import attend, attention_backward, attention_decode, attention_forward, causal_mask
 from .embedding import embedding_backward, embedding_forward
 from .erf import erf, erfc
 from .layernorm import LN_EPS, layernorm_backward, layernorm_forward
@@ -31,6 +33,7 @@ from .softmax import (
 __all__ = [
     "ACTIVATIONS",
     "LN_EPS",
+    "attend",
     "attention_backward",
     "attention_decode",
     "attention_forward",
@@ -42,9 +45,11 @@ __all__ = [
     "erf",
     "erfc",
     "gelu_backward",
+    "gelu_backward_fast",
     "gelu_exact_backward",
     "gelu_exact_forward",
     "gelu_forward",
+    "gelu_forward_fast",
     "layernorm_backward",
     "layernorm_forward",
     "linear_backward",

@@ -6,15 +6,16 @@ In the video's example, attention is what carries "Michael" into the vector at t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-Tap = Callable[[str, np.ndarray], np.ndarray]  # (point name, value) -> value to use
-
 from .linear import LinearCache, linear_backward, linear_forward
 from .softmax import SoftmaxCache, softmax_backward_inplace, softmax_forward_inplace
+
+Tap = Callable[[str, np.ndarray], np.ndarray]  # (point name, value) -> value to use
 
 
 def causal_mask(T: int, window: int | None = None, n_past: int = 0) -> np.ndarray:
@@ -52,6 +53,69 @@ def causal_mask(T: int, window: int | None = None, n_past: int = 0) -> np.ndarra
     return allowed
 
 
+def attend(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, allowed: np.ndarray, tap: Tap | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Masked scaled dot-product attention of every head: scores, mask, softmax, weighted sum.
+
+    The kernel that :func:`attention_forward` (training) and :func:`attention_decode`
+    (generation with cached keys and values) share.
+
+    Parameters
+    ----------
+    q : ndarray, shape (B, H, T, D)
+        Queries of the T new positions.
+    k, v : ndarray, shape (B, H, S, D)
+        Keys and values of the S positions they may read (S = T in training, the cached
+        positions plus the new ones when decoding).
+    allowed : ndarray of bool, shape (T, S)
+        Which key each query may read (:func:`causal_mask`); every row allows at least one.
+    tap : callable, optional
+        ``tap("pattern", att)`` sees the pattern and returns the one to use.
+
+    Returns
+    -------
+    att : ndarray, shape (B, H, T, S)
+        The attention pattern; each row sums to 1.
+    y : ndarray, shape (B, T, H * D)
+        Each head's weighted sum of values, heads side by side (ready for ``w_out``).
+
+    Notes
+    -----
+    Per head, with :math:`M` = 0 where allowed and :math:`-\infty` elsewhere:
+
+    .. math:: A = \operatorname{softmax}\!\left(\frac{Q K^T}{\sqrt{D}} + M\right), \qquad Y = A V
+
+    Examples
+    --------
+    >>> q = k = v = np.ones((1, 1, 3, 2))
+    >>> att, y = attend(q, k, v, causal_mask(3))
+    >>> att[0, 0]
+    array([[1.        , 0.        , 0.        ],
+           [0.5       , 0.5       , 0.        ],
+           [0.33333333, 0.33333333, 0.33333333]])
+    >>> y.shape
+    (1, 3, 2)
+    """
+    B, H, T, D = q.shape  # batch, heads, queries, head width
+    scores = q @ k.transpose(0, 1, 3, 2)  # (B, H, T, D) @ (B, H, D, S) -> (B, H, T, S)
+    scores *= 1.0 / math.sqrt(D)
+    np.copyto(scores, -np.inf, where=~allowed)  # future (and out-of-band) keys get weight 0
+    att, _ = softmax_forward_inplace(scores)  # (B, H, T, S), in the scores' memory
+    if tap is not None:
+        att = tap("pattern", att)
+    y = np.empty((B, T, H, D), dtype=q.dtype)  # heads side by side, filled by the matmul
+    np.matmul(att, v, out=y.transpose(0, 2, 1, 3))  # (B, H, T, S) @ (B, H, S, D) -> (B, H, T, D)
+    return att, y.reshape(B, T, H * D)
+
+
+def _split_heads(qkv: np.ndarray, n_head: int) -> np.ndarray:
+    """The fused projection's output (B, T, 3C) as q, k, v stacked: (3, B, H, T, D), a view."""
+    B, T, C3 = qkv.shape
+    D = C3 // (3 * n_head)
+    return qkv.reshape(B, T, 3, n_head, D).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+
+
 class AttentionCache(NamedTuple):
     """What :func:`attention_backward` needs."""
 
@@ -73,7 +137,7 @@ def attention_forward(
     window: int | None = None,
     tap: Tap | None = None,
 ) -> tuple[np.ndarray, AttentionCache]:
-    """Causal multi-head self-attention with one fused q, k, v projection.
+    r"""Causal multi-head self-attention with one fused q, k, v projection.
 
     Parameters
     ----------
@@ -98,15 +162,17 @@ def attention_forward(
 
     Notes
     -----
-    Per head, with the causal mask :math:`M` (0 where allowed, :math:`-\\infty` elsewhere):
+    Per head, with the causal mask :math:`M` (0 where allowed, :math:`-\infty` elsewhere),
+    computed by :func:`attend`:
 
-    .. math:: A = \\operatorname{softmax}\\!\\left(\\frac{Q K^T}{\\sqrt{D}} + M\\right), \\qquad
+    .. math:: A = \operatorname{softmax}\!\left(\frac{Q K^T}{\sqrt{D}} + M\right), \qquad
         Y = A V
 
-    and the heads are concatenated and projected by ``w_out``. The backward:
+    and the heads are concatenated and projected by ``w_out``. The backward
+    (:func:`attention_backward`):
 
-    .. math:: dA = dY\\,V^T,\\ dV = A^T dY,\\ dS = \\operatorname{softmax}'(dA),\\
-        dQ = dS\\,K / \\sqrt D,\\ dK = dS^T Q / \\sqrt D
+    .. math:: dA = dY\,V^T,\ dV = A^T dY,\ dS = \operatorname{softmax}'(dA),\
+        dQ = dS\,K / \sqrt D,\ dK = dS^T Q / \sqrt D
 
     References
     ----------
@@ -115,7 +181,6 @@ def attention_forward(
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
     >>> B, T, C, H = 2, 5, 8, 2
     >>> y, cache = attention_forward(rng.standard_normal((B, T, C)), rng.standard_normal((3 * C, C)),
     ...                              np.zeros(3 * C), rng.standard_normal((C, C)), np.zeros(C), H)
@@ -123,28 +188,17 @@ def attention_forward(
     ((2, 5, 8), (2, 2, 5, 5))
     """
     B, T, C = x.shape  # batch, time, channels
-    H = n_head
-    D = C // H
     qkv, qkv_cache = linear_forward(x, w_qkv, b_qkv)  # (B, T, 3C)
-    q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D), views
-    scale = x.dtype.type(1.0 / np.sqrt(D))
-    scores = q @ k.transpose(0, 1, 3, 2)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
-    scores *= scale
-    # future (and out-of-band) keys get weight 0
-    np.copyto(scores, -np.inf, where=~causal_mask(T, window))
-    att, _ = softmax_forward_inplace(scores)  # (B, H, T, T), in the scores' memory
-    if tap is not None:
-        att = tap("pattern", att)
-    y = np.empty((B, T, H, D), dtype=x.dtype)  # heads side by side, filled by the matmul
-    np.matmul(att, v, out=y.transpose(0, 2, 1, 3))  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
-    out, out_cache = linear_forward(y.reshape(B, T, C), w_out, b_out)  # (B, T, C)
+    q, k, v = _split_heads(qkv, n_head)  # 3 x (B, H, T, D), views
+    att, y = attend(q, k, v, causal_mask(T, window), tap)  # (B, H, T, T), (B, T, C)
+    out, out_cache = linear_forward(y, w_out, b_out)  # (B, T, C)
     return out, AttentionCache(qkv_cache, q, k, v, att, out_cache)
 
 
 def attention_backward(
     dout: np.ndarray, cache: AttentionCache
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of :func:`attention_forward`, in the reverse order of its steps.
+    r"""Gradients of :func:`attention_forward`, in the reverse order of its steps.
 
     Parameters
     ----------
@@ -158,26 +212,42 @@ def attention_backward(
     db_qkv : ndarray, shape (3C,)
     dw_out : ndarray, shape (C, C)
     db_out : ndarray, shape (C,)
+
+    Notes
+    -----
+    Per head, the forward was :math:`S = Q K^T / \sqrt D + M`, :math:`A = \operatorname{softmax}(S)`,
+    :math:`Y = A V`. Backwards, with the softmax's backward row by row:
+
+    .. math::
+        dA = dY\,V^T, \qquad dV = A^T dY, \qquad
+        dS = A \odot \left(dA - \operatorname{rowsum}(dA \odot A)\right)
+
+    .. math::
+        dQ = dS\,K / \sqrt D, \qquad dK = dS^T Q / \sqrt D
+
+    Masked entries have :math:`A = 0`, so they pass no gradient. The output and the fused
+    q, k, v projections go through :func:`~minigpt.nn.linear_backward`.
     """
     qkv_cache, q, k, v, att, out_cache = cache
     B, H, T, D = q.shape
-    scale = q.dtype.type(1.0 / np.sqrt(D))
     # fwd: out = y @ w_out.T + b_out
     dy, dw_out, db_out = linear_backward(dout, out_cache)  # (B, T, C)
     dy = dy.reshape(B, T, H, D).transpose(0, 2, 1, 3)  # (B, H, T, D)
-    # fwd: q, k, v = split(qkv)  =>  dq, dk, dv are written straight into one (B, T, 3C) array
-    dqkv = np.empty((B, T, 3, H, D), dtype=q.dtype)
-    dq, dk, dv = dqkv.transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D), views
+    # fwd: q, k, v = split(qkv)  =>  dqkv = concatenate(dq, dk, dv). Instead of stacking them
+    # afterwards, dq, dk, dv are views into one (B, T, 3C) array that the matmuls below
+    # write into (with the in-place softmax: 1.02-1.08x per step, benchmarks/results/ablation.md).
+    dqkv = np.empty((B, T, 3 * H * D), dtype=q.dtype)
+    dq, dk, dv = _split_heads(dqkv, H)  # 3 x (B, H, T, D), views
     # fwd: y = att @ v  =>  datt = dy @ v^T, dv = att^T @ dy
     datt = dy @ v.transpose(0, 1, 3, 2)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
     np.matmul(att.transpose(0, 1, 3, 2), dy, out=dv)  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
     # fwd: att = softmax(scores); masked entries have att = 0, so they get no gradient
     dscores = softmax_backward_inplace(datt, SoftmaxCache(att))  # (B, H, T, T), in datt's memory
     # fwd: scores = q @ k^T * scale  =>  dq = dscores @ k * scale, dk = dscores^T @ q * scale
-    dscores *= scale
+    dscores *= 1.0 / math.sqrt(D)
     np.matmul(dscores, k, out=dq)  # (B, H, T, T) @ (B, H, T, D) -> (B, H, T, D)
     np.matmul(dscores.transpose(0, 1, 3, 2), q, out=dk)  # (B, H, T, D)
-    dx, dw_qkv, db_qkv = linear_backward(dqkv.reshape(B, T, 3 * H * D), qkv_cache)
+    dx, dw_qkv, db_qkv = linear_backward(dqkv, qkv_cache)  # (B, T, C)
     return dx, dw_qkv, db_qkv, dw_out, db_out
 
 
@@ -193,11 +263,12 @@ def attention_decode(
     n_past: int,
     window: int | None = None,
 ) -> np.ndarray:
-    """Attention for new positions that reuses the keys and values of earlier ones.
+    r"""Attention for new positions that reuses the keys and values of earlier ones.
 
     The inference-only twin of :func:`attention_forward` used by generation (a KV cache):
     the new tokens' keys and values are written into the caches, and their queries attend
-    over everything cached so far. Given the same inputs it computes the same numbers.
+    over everything cached so far through the same kernel, :func:`attend`. Given the same
+    inputs it computes the same numbers, to rounding.
 
     Parameters
     ----------
@@ -216,12 +287,11 @@ def attention_decode(
 
     Notes
     -----
-    Each new token costs :math:`O(n_{past} \\cdot C)` instead of recomputing all
+    Each new token costs :math:`O(n_{past} \cdot C)` instead of recomputing all
     :math:`O(n_{past}^2 C)` attention of the prefix.
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
     >>> B, T, C, H = 1, 4, 6, 2
     >>> w = [rng.standard_normal((3 * C, C)), np.zeros(3 * C), rng.standard_normal((C, C)), np.zeros(C)]
     >>> x = rng.standard_normal((B, T, C))
@@ -233,19 +303,12 @@ def attention_decode(
     True
     """
     B, T, C = x.shape
-    H = n_head
-    D = C // H
     end = n_past + T
     qkv, _ = linear_forward(x, w_qkv, b_qkv)  # (B, T, 3C)
-    q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
-    k_cache[:, :, n_past:end] = k
+    q, k, v = _split_heads(qkv, n_head)  # 3 x (B, H, T, D), views
+    k_cache[:, :, n_past:end] = k  # the new keys and values join the cached ones
     v_cache[:, :, n_past:end] = v
-    k_all, v_all = k_cache[:, :, :end], v_cache[:, :, :end]  # (B, H, end, D) views
-    scale = x.dtype.type(1.0 / np.sqrt(D))
-    scores = q @ k_all.transpose(0, 1, 3, 2)  # (B, H, T, end)
-    scores *= scale
-    np.copyto(scores, -np.inf, where=~causal_mask(T, window, n_past))
-    att, _ = softmax_forward_inplace(scores)  # (B, H, T, end)
-    y = (att @ v_all).transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
-    out, _ = linear_forward(y, w_out, b_out)
+    _, y = attend(q, k_cache[:, :, :end], v_cache[:, :, :end],  # keys (B, H, end, D)
+                  causal_mask(T, window, n_past))  # y (B, T, C)
+    out, _ = linear_forward(y, w_out, b_out)  # (B, T, C)
     return out

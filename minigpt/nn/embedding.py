@@ -15,7 +15,7 @@ class EmbeddingCache(NamedTuple):
 
 
 def embedding_forward(idx: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, EmbeddingCache]:
-    """Look up one row of ``table`` per id.
+    r"""Look up one row of ``table`` per id.
 
     Parameters
     ----------
@@ -31,10 +31,12 @@ def embedding_forward(idx: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, E
 
     Notes
     -----
-    The lookup equals multiplying a one-hot row by the table, so its gradient scatters back:
+    .. math:: \text{out}_p = \text{table}_{\text{idx}_p}
 
-    .. math:: \\frac{\\partial L}{\\partial \\text{table}_v} = \\sum_{p: \\text{idx}_p = v}
-        \\frac{\\partial L}{\\partial \\text{out}_p}
+    The lookup equals multiplying a one-hot row by the table, so its gradient
+    (:func:`embedding_backward`) scatters back:
+
+    .. math:: d\text{table}_v = \sum_{p:\ \text{idx}_p = v} d\text{out}_p
 
     Examples
     --------
@@ -47,7 +49,7 @@ def embedding_forward(idx: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, E
 
 
 def embedding_backward(dout: np.ndarray, cache: EmbeddingCache) -> np.ndarray:
-    """Scatter-add the output gradient back onto the rows that were read.
+    r"""Scatter-add the output gradient back onto the rows that were read.
 
     Parameters
     ----------
@@ -58,16 +60,18 @@ def embedding_backward(dout: np.ndarray, cache: EmbeddingCache) -> np.ndarray:
     -------
     dtable : ndarray, shape (V, C)
         A repeated id accumulates the gradient of every position that read it.
+
+    Notes
+    -----
+    .. math:: \text{out}_p = \text{table}_{\text{idx}_p}
+
+    .. math:: d\text{table}_v = \sum_{p:\ \text{idx}_p = v} d\text{out}_p
+
+    ``np.add.at`` adds every row even when an id repeats (``dtable[idx] += dout`` would
+    keep only one of them).
     """
     idx, (V, C) = cache
-    ids = idx.reshape(-1)  # (N,)
-    rows = dout.reshape(-1, C)  # (N, C)
-    # fwd: out[p] = table[idx[p]]  =>  dtable[idx[p]] += dout[p], repeats accumulate.
-    # Sorting puts the positions of each id side by side; reduceat then sums each run
-    # (in the original order, as np.add.at would, but several times faster).
-    order = np.argsort(ids, kind="stable")  # (N,)
-    sorted_ids = ids[order]
-    starts = np.flatnonzero(np.diff(sorted_ids, prepend=-1))  # (U,) first position of each id
     dtable = np.zeros((V, C), dtype=dout.dtype)
-    dtable[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)  # (U, C)
+    # fwd: out[p] = table[idx[p]]  =>  dtable[idx[p]] += dout[p], repeats accumulate
+    np.add.at(dtable, idx.reshape(-1), dout.reshape(-1, C))  # (N,), (N, C) -> (V, C)
     return dtable

@@ -1,12 +1,12 @@
-"""The error function for arrays, since numpy has none (the exact GELU needs it).
+r"""The error function for arrays, since numpy has none (the exact GELU needs it).
 
 Two classical expansions, each used where it converges fast and adds only positive terms
 (so no digits are lost to cancellation):
 
-* near zero, the series :math:`\\operatorname{erf}(x) = \\frac{2}{\\sqrt\\pi} e^{-x^2}
-  \\sum_{n\\ge0} \\frac{2^n x^{2n+1}}{1\\cdot3\\cdots(2n+1)}`;
-* in the tails, Laplace's continued fraction :math:`\\operatorname{erfc}(x) =
-  \\frac{e^{-x^2}}{\\sqrt\\pi}\\cfrac{1}{x+\\cfrac{1/2}{x+\\cfrac{1}{x+\\cfrac{3/2}{x+\\cdots}}}}`.
+* near zero, the series :math:`\operatorname{erf}(x) = \frac{2}{\sqrt\pi} e^{-x^2}
+  \sum_{n\ge0} \frac{2^n x^{2n+1}}{1\cdot3\cdots(2n+1)}`;
+* in the tails, Laplace's continued fraction :math:`\operatorname{erfc}(x) =
+  \frac{e^{-x^2}}{\sqrt\pi}\cfrac{1}{x+\cfrac{1/2}{x+\cfrac{1}{x+\cfrac{3/2}{x+\cdots}}}}`.
 
 Accuracy in float64, measured against :func:`math.erf` / :func:`math.erfc` by the tests on a
 dense grid over [-10, 10]: relative error below 2e-15 for ``erf``; below 2e-13 for ``erfc``,
@@ -45,7 +45,7 @@ def _erfc_fraction(x: np.ndarray) -> np.ndarray:
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, elementwise.
+    r"""The error function, elementwise.
 
     Parameters
     ----------
@@ -57,7 +57,7 @@ def erf(x: np.ndarray) -> np.ndarray:
 
     Notes
     -----
-    .. math:: \\operatorname{erf}(x) = \\frac{2}{\\sqrt\\pi}\\int_0^x e^{-t^2}\\,dt
+    .. math:: \operatorname{erf}(x) = \frac{2}{\sqrt\pi}\int_0^x e^{-t^2}\,dt
 
     Relative error below 2e-15 in float64 (see the module docstring for the method).
 

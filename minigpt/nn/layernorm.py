@@ -20,7 +20,7 @@ class LayerNormCache(NamedTuple):
 def layernorm_forward(
     x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float = LN_EPS
 ) -> tuple[np.ndarray, LayerNormCache]:
-    """Normalize the last axis of ``x``, then apply a learned gain and bias.
+    r"""Normalize the last axis of ``x``, then apply a learned gain and bias.
 
     Parameters
     ----------
@@ -36,14 +36,14 @@ def layernorm_forward(
     Notes
     -----
     .. math::
-        \\mu = \\frac{1}{C}\\sum_c x_c, \\quad \\sigma^2 = \\frac{1}{C}\\sum_c (x_c - \\mu)^2,
-        \\quad \\hat x = \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}}, \\quad y = g \\odot \\hat x + b
+        \mu = \frac{1}{C}\sum_c x_c, \quad \sigma^2 = \frac{1}{C}\sum_c (x_c - \mu)^2,
+        \quad \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \quad y = g \odot \hat x + b
 
-    With :math:`d\\hat x = g \\odot dy`:
+    With :math:`d\hat x = g \odot dy`:
 
     .. math::
-        dx = \\text{rstd} \\left(d\\hat x - \\overline{d\\hat x} - \\hat x\\,
-        \\overline{d\\hat x \\odot \\hat x}\\right)
+        dx = \text{rstd} \left(d\hat x - \overline{d\hat x} - \hat x\,
+        \overline{d\hat x \odot \hat x}\right)
 
     where the bars are means over the last axis.
 
@@ -65,7 +65,7 @@ def layernorm_forward(
 def layernorm_backward(
     dy: np.ndarray, cache: LayerNormCache
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of :func:`layernorm_forward` with respect to ``x``, ``gain``, ``bias``.
+    r"""Gradients of :func:`layernorm_forward` with respect to ``x``, ``gain``, ``bias``.
 
     Parameters
     ----------
@@ -76,6 +76,20 @@ def layernorm_backward(
     -------
     dx : ndarray, shape (..., C)
     dgain, dbias : ndarray, shape (C,)
+
+    Notes
+    -----
+    .. math:: \hat x = (x - \mu)\,\text{rstd}, \quad \text{rstd} = \frac{1}{\sqrt{\sigma^2 + \epsilon}},
+        \quad y = g \odot \hat x + b
+
+    .. math::
+        dg = \sum_{\text{rows}} dy \odot \hat x, \qquad db = \sum_{\text{rows}} dy, \qquad
+        dx = \text{rstd} \left(d\hat x - \overline{d\hat x} - \hat x\,
+        \overline{d\hat x \odot \hat x}\right)
+
+    with :math:`d\hat x = g \odot dy` and bars for means over the last axis: the two mean
+    terms are the paths through :math:`\mu` and :math:`\sigma^2`, which depend on every
+    entry of the row.
     """
     x_hat, rstd, gain = cache
     C = x_hat.shape[-1]

@@ -19,7 +19,7 @@ class CrossEntropyCache(NamedTuple):
 def cross_entropy_forward(
     logits: np.ndarray, targets: np.ndarray, ignore_index: int | None = None
 ) -> tuple[float, CrossEntropyCache]:
-    """Mean negative log-probability of the target ids.
+    r"""Mean negative log-probability of the target ids.
 
     Parameters
     ----------
@@ -41,12 +41,12 @@ def cross_entropy_forward(
 
     Notes
     -----
-    With the log-sum-exp taken stably (:math:`m = \\max_v z_v`) over the n counted rows:
+    With the log-sum-exp taken stably (:math:`m = \max_v z_v`) over the n counted rows:
 
-    .. math:: L = -\\frac1n \\sum_p \\left(z_{p,t_p} - m_p - \\log\\sum_v e^{z_{p,v} - m_p}\\right)
+    .. math:: L = -\frac1n \sum_p \left(z_{p,t_p} - m_p - \log\sum_v e^{z_{p,v} - m_p}\right)
 
-    .. math:: \\frac{\\partial L}{\\partial z_{p,v}} = \\frac1n\\left(\\operatorname{softmax}(z_p)_v
-        - [v = t_p]\\right)
+    .. math:: \frac{\partial L}{\partial z_{p,v}} = \frac1n\left(\operatorname{softmax}(z_p)_v
+        - [v = t_p]\right)
 
     Examples
     --------
@@ -65,18 +65,17 @@ def cross_entropy_forward(
     rows = np.arange(z.shape[0])
     # stable: subtract each row's max before exponentiating
     shifted = z - z.max(axis=-1, keepdims=True)  # (N, V)
-    shifted_target = shifted[rows, t]  # (N,)
-    probs = np.exp(shifted, out=shifted)  # (N, V), normalized in place below
-    sum_exp = probs.sum(axis=-1)  # (N,)
-    logp_target = shifted_target - np.log(sum_exp)  # (N,)
+    exp = np.exp(shifted)  # (N, V)
+    sum_exp = exp.sum(axis=-1)  # (N,)
+    logp_target = shifted[rows, t] - np.log(sum_exp)  # (N,)
     loss = -float(np.sum(logp_target, where=counted)) / n
-    probs /= sum_exp[:, None]
+    probs = exp / sum_exp[:, None]  # (N, V) the softmax, kept for the backward
     weight = counted.astype(logits.dtype) / logits.dtype.type(n)  # (N,)
     return loss, CrossEntropyCache(probs, t, weight, logits.shape)
 
 
 def cross_entropy_backward(dloss: float, cache: CrossEntropyCache) -> np.ndarray:
-    """Gradient of :func:`cross_entropy_forward` with respect to the logits.
+    r"""Gradient of :func:`cross_entropy_forward` with respect to the logits.
 
     Parameters
     ----------
@@ -87,6 +86,15 @@ def cross_entropy_backward(dloss: float, cache: CrossEntropyCache) -> np.ndarray
     Returns
     -------
     dlogits : ndarray, shape (..., V)
+
+    Notes
+    -----
+    .. math:: L = -\frac1n \sum_p \log \operatorname{softmax}(z_p)_{t_p}
+
+    .. math:: \frac{\partial L}{\partial z_{p,v}} = \frac1n \left(\operatorname{softmax}(z_p)_v
+        - [v = t_p]\right)
+
+    zero for ignored rows, all times ``dloss``.
     """
     probs, t, weight, shape = cache
     # fwd: loss = mean over counted rows of -(z_t - logsumexp(z))  =>  (softmax - onehot) / n

@@ -34,7 +34,7 @@ def mlp_forward(
     activation: str = "gelu",
     tap: Callable[[str, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, MLPCache]:
-    """Up-project, apply the nonlinearity, down-project.
+    r"""Up-project, apply the nonlinearity, down-project.
 
     Parameters
     ----------
@@ -57,9 +57,12 @@ def mlp_forward(
 
     Notes
     -----
-    .. math:: h = \\sigma(x W_{up}^T + b_{up}), \\qquad y = h W_{down}^T + b_{down}
+    .. math:: h = \sigma(x W_{up}^T + b_{up}), \qquad y = h W_{down}^T + b_{down}
 
-    The backward chains :func:`~minigpt.nn.linear_backward` and the activation's backward.
+    The backward (:func:`mlp_backward`) chains :func:`~minigpt.nn.linear_backward` and the
+    activation's backward, with :math:`a = x W_{up}^T + b_{up}`:
+
+    .. math:: da = dy\, W_{down} \odot \sigma'(a), \qquad dx = da\, W_{up}
 
     Examples
     --------
@@ -83,7 +86,7 @@ def mlp_forward(
 def mlp_backward(
     dy: np.ndarray, cache: MLPCache
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of :func:`mlp_forward`.
+    r"""Gradients of :func:`mlp_forward`.
 
     Parameters
     ----------
@@ -97,6 +100,17 @@ def mlp_backward(
     db_up : ndarray, shape (F,)
     dw_down : ndarray, shape (C, F)
     db_down : ndarray, shape (C,)
+
+    Notes
+    -----
+    .. math:: a = x W_{up}^T + b_{up}, \qquad h = \sigma(a), \qquad y = h W_{down}^T + b_{down}
+
+    .. math::
+        dh = dy\, W_{down}, \qquad da = dh \odot \sigma'(a), \qquad dx = da\, W_{up}
+
+    .. math::
+        dW_{down} = \sum_{\text{rows}} dy^T h, \quad db_{down} = \sum_{\text{rows}} dy, \quad
+        dW_{up} = \sum_{\text{rows}} da^T x, \quad db_{up} = \sum_{\text{rows}} da
     """
     up_cache, act_cache, down_cache, activation = cache
     _, act_backward = ACTIVATIONS[activation]

@@ -9,9 +9,11 @@ from minigpt.nn import (
     erf,
     erfc,
     gelu_backward,
+    gelu_backward_fast,
     gelu_exact_backward,
     gelu_exact_forward,
     gelu_forward,
+    gelu_forward_fast,
     relu_backward,
     relu_forward,
 )
@@ -20,6 +22,7 @@ from tests.helpers import check_op
 PAIRS = {
     "relu": (relu_forward, relu_backward),
     "gelu": (gelu_forward, gelu_backward),
+    "gelu_fast": (gelu_forward_fast, gelu_backward_fast),
     "gelu_exact": (gelu_exact_forward, gelu_exact_backward),
 }
 

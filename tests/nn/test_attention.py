@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minigpt.nn import attention_backward, attention_forward, causal_mask
+from minigpt.nn import attend, attention_backward, attention_decode, attention_forward, causal_mask
 from tests.helpers import check_op
 
 
@@ -94,3 +94,47 @@ def test_attention_float32_end_to_end():
     y, cache = attention_forward(x, *w, 2)
     assert y.dtype == np.float32 and cache.att.dtype == np.float32
     assert all(g.dtype == np.float32 for g in attention_backward(y, cache))
+
+
+@settings(max_examples=30, deadline=None)
+@given(T=st.integers(1, 8), prompt=st.integers(0, 8), window=st.one_of(st.none(), st.integers(1, 4)),
+       seed=st.integers(0, 2**16))
+def test_decode_with_a_cache_equals_the_full_forward_rows(T, prompt, window, seed):
+    rng = np.random.default_rng(seed)
+    B, H, D, n_ctx = 2, 2, 3, 8
+    x = rng.standard_normal((B, T, H * D))
+    w = _weights(rng, H * D)
+    full, cache = attention_forward(x, *w, H, window)
+    k_cache, v_cache = np.zeros((2, B, H, n_ctx, D))
+    prompt = min(prompt, T)
+    rows = [attention_decode(x[:, :prompt], *w, H, k_cache, v_cache, 0, window)] if prompt else []
+    for t in range(prompt, T):  # then one position at a time, as generation does
+        rows.append(attention_decode(x[:, t:t + 1], *w, H, k_cache, v_cache, t, window))
+    np.testing.assert_allclose(np.concatenate(rows, axis=1), full, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(k_cache[:, :, :T], cache.k)  # the cache holds the same keys
+    np.testing.assert_array_equal(v_cache[:, :, :T], cache.v)
+    assert not k_cache[:, :, T:].any()  # and nothing beyond the positions seen
+
+
+def test_attend_is_softmax_of_masked_scaled_scores_times_values():
+    rng = np.random.default_rng(1)
+    B, H, T, S, D = 2, 3, 2, 5, 4
+    q = rng.standard_normal((B, H, T, D))
+    k, v = rng.standard_normal((2, B, H, S, D))
+    allowed = causal_mask(T, window=2, n_past=S - T)
+    att, y = attend(q, k, v, allowed)
+    scores = np.where(allowed, q @ np.swapaxes(k, -1, -2) / np.sqrt(D), -np.inf)
+    expected = np.exp(scores - scores.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    np.testing.assert_allclose(att, expected, rtol=1e-13, atol=0)
+    assert y.shape == (B, T, H * D)
+    np.testing.assert_allclose(y.reshape(B, T, H, D), np.swapaxes(expected @ v, 1, 2), rtol=1e-13)
+
+
+def test_attend_tap_sees_and_replaces_the_pattern():
+    rng = np.random.default_rng(2)
+    q, k, v = rng.standard_normal((3, 1, 1, 3, 2))
+    uniform = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]
+    att, y = attend(q, k, v, causal_mask(3), tap=lambda name, a: np.broadcast_to(uniform, a.shape))
+    np.testing.assert_array_equal(att[0, 0], uniform)
+    np.testing.assert_allclose(y[0], uniform @ v[0, 0], rtol=1e-14)

@@ -77,7 +77,7 @@ def numerical_gradient(
     eps: float = DEFAULT_EPS,
     dy: np.ndarray | None = None,
 ) -> float:
-    """Central difference of ``f(*inputs)`` with respect to one entry of one input.
+    r"""Central difference of ``f(*inputs)`` with respect to one entry of one input.
 
     Parameters
     ----------
@@ -98,7 +98,7 @@ def numerical_gradient(
     Returns
     -------
     float
-        :math:`(f(x + \\epsilon e) - f(x - \\epsilon e)) / (2 \\epsilon)`, with the
+        :math:`(f(x + \epsilon e) - f(x - \epsilon e)) / (2 \epsilon)`, with the
         difference dotted with ``dy`` when given.
 
     Examples
@@ -134,7 +134,7 @@ def gradcheck(
     n_samples: int | None = None,
     seed: int = 0,
 ) -> GradcheckResult:
-    """Compare analytic gradients with central finite differences, in float64.
+    r"""Compare analytic gradients with central finite differences, in float64.
 
     Parameters
     ----------
@@ -177,19 +177,18 @@ def gradcheck(
     Each checked entry gets the error
 
     .. math::
-        e = \\frac{|g_{analytic} - g_{numeric}|}{\\max(|g_{analytic}|, |g_{numeric}|, \\text{floor})}
+        e = \frac{|g_{analytic} - g_{numeric}|}{\max(|g_{analytic}|, |g_{numeric}|, \text{floor})}
 
     so it is a relative error for gradients larger than ``floor`` and an absolute error
     (scaled by ``1/floor``) for tiny ones. A purely relative test fails on correct code:
     query/key gradients at initialisation are about 1e-7, while the central difference of a
-    loss of size ~1 carries a rounding error of about :math:`10^{-16} / \\epsilon \\approx
-    10^{-11}` and a truncation error of order :math:`\\epsilon^2`. With the defaults, a
+    loss of size ~1 carries a rounding error of about :math:`10^{-16} / \epsilon \approx
+    10^{-11}` and a truncation error of order :math:`\epsilon^2`. With the defaults, a
     gradient under 1e-3 must be right to 1e-9 absolute, a larger one to 1e-6 relative.
 
     Examples
     --------
     >>> from minigpt.nn import gelu_forward, gelu_backward
-    >>> rng = np.random.default_rng(0)
     >>> x, dy = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
     >>> y, cache = gelu_forward(x)
     >>> result = gradcheck(lambda x: gelu_forward(x)[0], [x], [gelu_backward(dy, cache)], dy=dy)
