@@ -3,8 +3,9 @@
 ``python -m benchmarks`` (or ``python -m benchmarks.run_all``) runs, in order,
 :mod:`~benchmarks.train_step`, :mod:`~benchmarks.blas_peak`, :mod:`~benchmarks.generate`,
 :mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`,
-:mod:`~benchmarks.profile_step` (the medium step, then the tiny one) and
-:mod:`~benchmarks.bpe_encode` (the tokenizer on long words), each writing its
+:mod:`~benchmarks.profile_step` (the medium step, then the tiny one),
+:mod:`~benchmarks.bpe_encode` (the tokenizer on long words) and
+:mod:`~benchmarks.hf_gpt2` (GPT-2 small against ``transformers``), each writing its
 markdown table to ``benchmarks/results``, and writes ``targets.md``: every target, the value
 this run measured, and whether it was met. ``--smoke`` runs a tiny version of each in seconds.
 
@@ -13,7 +14,9 @@ The targets (ratios from one run, 2 threads, float32):
 - training step minigpt / PyTorch eager: <= 0.5 at tiny, <= 0.9 at small, <= 1.0 at medium;
 - model FLOP/s of the medium step >= 70% of the numpy GEMM peak;
 - KV-cache generation >= 5x faster than recomputing, 256 new tokens, small shape;
-- peak training memory <= 1.5 x (activations + parameters + gradients + optimizer state).
+- peak training memory <= 1.5 x (activations + parameters + gradients + optimizer state);
+- greedy generation with GPT-2 small >= 2x ``transformers``' tokens/s, and >= 85% of the
+  bound that memory bandwidth sets (every weight read once per token).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from . import (
     blas_threads,
     bpe_encode,
     generate,
+    hf_gpt2,
     memory,
     page_faults,
     profile_step,
@@ -39,6 +43,8 @@ STEP_RATIO_TARGETS = {"tiny": 0.5, "small": 0.9, "medium": 1.0}
 FLOP_SHARE_TARGET = 0.70
 KV_SPEEDUP_TARGET = 5.0
 MEMORY_RATIO_TARGET = 1.5
+HF_GEN_SPEEDUP_TARGET = 2.0
+HF_GEN_LIMIT_TARGET = 0.85
 
 
 def _find(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
@@ -53,6 +59,7 @@ def _find(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None
 
 def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, Any]],
             gen_rows: Sequence[dict[str, Any]], mem_rows: Sequence[dict[str, Any]],
+            hf_rows: Sequence[dict[str, Any]] = (),
             threads: str = TARGET_THREADS) -> list[list[str]]:
     """One row per target: what, the bound, the measured value, whether it is met, a note.
 
@@ -85,6 +92,15 @@ def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, A
     for r in mem_rows:
         add(f"peak memory / analytic, {r['shape']}", f"<= {MEMORY_RATIO_TARGET}", r["ratio"],
             r["ratio"] <= MEMORY_RATIO_TARGET)
+    r = _find(hf_rows, threads=threads)
+    speedup = None if r is None else r.get("gen_speedup")
+    add("GPT-2 small generation, minigpt / transformers tok/s", f">= {HF_GEN_SPEEDUP_TARGET}",
+        speedup, None if speedup is None else speedup >= HF_GEN_SPEEDUP_TARGET,
+        "" if r is None else f"same tokens: {r.get('same_tokens', '-')}")
+    share = None if r is None else r["minigpt_share_of_limit"]
+    add("GPT-2 small generation / bandwidth limit", f">= {HF_GEN_LIMIT_TARGET}", share,
+        None if share is None else share >= HF_GEN_LIMIT_TARGET,
+        "" if r is None else f"limit {fmt(r['limit_tps'], 1)} tok/s")
     return out
 
 
@@ -101,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
             ("generate", generate, threads), ("memory", memory, []),
             ("page_faults", page_faults, threads),
             ("blas_threads", blas_threads, threads),
-            ("profile_step", profile_step, ["--threads", TARGET_THREADS])]
+            ("profile_step", profile_step, ["--threads", TARGET_THREADS]),
+            ("hf_gpt2", hf_gpt2, ["--threads", TARGET_THREADS])]
     if not args.smoke:  # the tiny step too: its time is mostly fixed costs, not FLOPs
         runs.append(("profile_step_tiny", profile_step,
                      ["--threads", TARGET_THREADS, "--shape", "tiny", "--steps", "20"]))
@@ -114,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
             results[name] = module.main(shared + extra)
     minutes = (time.perf_counter() - t0) / 60
     rows = targets(results["train_step"], results["blas_peak"][1], results["generate"],
-                   results["memory"])
+                   results["memory"], results["hf_gpt2"])
     table = markdown_table(["target", "bound", "measured (medians)", "met", "note"], rows)
     blocks = [f"All ratios from this one run ({fmt(minutes, 1)} minutes), "
               f"{TARGET_THREADS} threads, float32. Details in the other files of this folder.",

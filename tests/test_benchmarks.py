@@ -19,6 +19,7 @@ from benchmarks import (
     blas_peak,
     bpe_encode,
     generate,
+    hf_gpt2,
     memory,
     page_faults,
     profile_step,
@@ -32,7 +33,7 @@ from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "page_faults", "blas_threads",
-           "profile_step", "bpe_encode")
+           "profile_step", "bpe_encode", "hf_gpt2")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -63,8 +64,8 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, bpe_encode,
-                                    generate, memory, page_faults, profile_step, run_all,
-                                    train_step])
+                                    generate, hf_gpt2, memory, page_faults, profile_step,
+                                    run_all, train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -170,6 +171,29 @@ def test_targets_table_marks_met_missed_and_missing():
     assert rows["medium model FLOP/s / GEMM peak"] == ["0.75", "yes"]
     assert rows["KV cache speedup, small, 256 new tokens"] == ["4.00", "no"]
     assert rows["peak memory / analytic, tiny"] == ["1.20", "yes"]
+    assert rows["GPT-2 small generation / bandwidth limit"] == ["not measured", "-"]
+    hf = [{"threads": "2", "gen_speedup": 2.5, "same_tokens": "128 / 128",
+           "minigpt_share_of_limit": 0.8, "limit_tps": 138.0}]
+    rows = {r[0]: r[2:] for r in run_all.targets(steps, peak, gen, mem, hf)}
+    assert rows["GPT-2 small generation, minigpt / transformers tok/s"] == [
+        "2.50", "yes", "same tokens: 128 / 128"]
+    assert rows["GPT-2 small generation / bandwidth limit"] == ["0.80", "no",
+                                                                "limit 138.0 tok/s"]
+
+
+def test_hf_gpt2_smoke_without_transformers(tmp_path, capsys):
+    rows = hf_gpt2.main(["--smoke", "--no-torch", "--out", str(tmp_path)])
+    assert len(rows) == 1 and rows[0]["minigpt_gen_tps"] > 0
+    assert "transformers_gen_tps" not in rows[0]
+    assert 0 < rows[0]["minigpt_share_of_limit"]
+    assert "| 2 " in capsys.readouterr().out or "default" in (tmp_path / "hf_gpt2.md").read_text()
+
+
+def test_weight_bytes_counts_one_position_row():
+    model = GPT(hf_gpt2.SMOKE_CONFIG, seed=0)
+    total = sum(p.nbytes for p in model.params.values())
+    C = hf_gpt2.SMOKE_CONFIG.d_model
+    assert hf_gpt2.weight_bytes(model) == total - (hf_gpt2.SMOKE_CONFIG.n_ctx - 1) * C * 4
 
 
 def test_markdown_table_pads_columns():
