@@ -50,7 +50,7 @@ from minigpt.data import load_facts, prompt
 from minigpt.facts import sport_token_ids
 from minigpt.nn import causal_mask, layernorm_forward, softmax_forward
 
-from _shared import demo_model  # the trained demo model, trained once and cached
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 
 # %%
 # Masks: dense and banded

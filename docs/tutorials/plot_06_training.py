@@ -65,7 +65,7 @@ from minigpt.facts import DEMO_SETTINGS, DEMO_SHAPE, fact_recall, facts_dataset
 from minigpt.optim import clip_grad_norm, decay_names, global_norm, lr_at
 from minigpt.train import get_batch, window_starts
 
-from _shared import demo_model  # the trained demo model, trained once and cached
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 
 # %%
 # The schedule and the clipping

@@ -90,7 +90,7 @@ from minigpt.superposition import (
 )
 from minigpt.superposition.sae import DEFAULT_P_ACTIVE, RECOVERED_COS
 
-from _shared import demo_model  # the trained demo model, trained once and cached
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 
 # %%
 # The backward, checked

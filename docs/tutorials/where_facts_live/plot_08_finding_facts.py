@@ -87,7 +87,7 @@ from minigpt.interp import (
     recall_by_template,
 )
 
-from _shared import demo_model  # the trained demo model, trained once and cached
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 
 # %%
 # What the model knows

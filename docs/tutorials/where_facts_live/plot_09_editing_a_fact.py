@@ -86,7 +86,7 @@ from minigpt.facts import (
 )
 from minigpt.interp import causal_trace
 
-from _shared import demo_model  # the trained demo model, trained once and cached
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 
 # %%
 # Where to edit
