@@ -302,11 +302,11 @@ def fix_viewcode_backlinks(app, pagename, templatename, context, doctree) -> Non
         anchors = by_page.get(target.removesuffix(app.builder.out_suffix), {})
         if match["anchor"] in anchors.values():
             return match[0]
-        found = [node_id for fullname, node_id in anchors.items()
-                 if fullname.endswith("." + match["name"])]
+        found = {node_id for fullname, node_id in anchors.items()
+                 if fullname.endswith("." + match["name"])}  # an alias shares the node id
         if len(found) != 1:
             return match[0]
-        return f'{match["open"]}{match["href"]}#{found[0]}"'
+        return f'{match["open"]}{match["href"]}#{found.pop()}"'
 
     context["body"] = VIEWCODE_BACKLINK.sub(fix, context["body"])
 

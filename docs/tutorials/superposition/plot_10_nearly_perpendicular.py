@@ -184,8 +184,8 @@ if RECORD.is_file():
         print(f"{label:>8} {a['min_deg']:7.2f} " + " ".join(f"{x:7.2f}" for x in p)
               + f" {a['max_deg']:7.2f} {a['share_in_band']:9.1%} {a['rms_cos']:8.4f}")
     print(f"lines: {full['n_on_lines']:,} of the {full['n']:,} vectors on {full['n_lines']} "
-          f"lines (up to {full['largest_line']} each); Welch angle "
-          f"{full['welch_angle_deg']:.2f} degrees")
+          f"lines (up to {full['largest_line']} each)")
+    print(f"Welch angle {full['welch_angle_deg']:.2f} degrees")
     print(textwrap.fill(full["verdict"].replace("\n", " "), 86))
     assert not full["claim_holds"] and full["after"]["min_deg"] < full["welch_angle_deg"]
     assert full["after"]["share_in_band"] > 0.5 and full["n_on_lines"] > full["n"] / 2
@@ -236,7 +236,8 @@ else:
 labels = parallel_groups(result.vectors)
 sizes = np.bincount(labels)
 print(f"|cos| > {PARALLEL_COS}: {result.n_lines} lines shared by {result.n_on_lines:,} of "
-      f"{result.n:,} vectors (d = {result.d}); group sizes from {sizes.min()} to {sizes.max()}")
+      f"{result.n:,} vectors (d = {result.d});")
+print(f"group sizes from {sizes.min()} to {sizes.max()}")
 
 order = np.argsort(labels, kind="stable")
 u = result.vectors[order] / np.linalg.norm(result.vectors[order], axis=1, keepdims=True)

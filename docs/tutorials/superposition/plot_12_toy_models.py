@@ -117,8 +117,8 @@ def show(a, decimals=2):
 
 for r in results:
     m = r.metrics
-    print(f"S = {r.sparsity}: {r.n_represented} of {r.n} represented; angles between "
-          f"neighbouring directions {show(neighbour_angles(r.w), 1)}")
+    print(f"S = {r.sparsity}: {r.n_represented} of {r.n} represented")
+    print(f"    angles between neighbouring directions {show(neighbour_angles(r.w), 1)}")
     print(f"    ||W_i|| {show(m.norms)}   D_i {show(m.dimensionality)}")
     print(f"    b       {show(r.b)}")
     assert abs(m.dimensionality.sum() - r.m) < 0.05

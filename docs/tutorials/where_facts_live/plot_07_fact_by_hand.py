@@ -88,7 +88,8 @@ lasts = {f.last for f in facts}
 C = len(firsts) + len(lasts) + len(sports(facts))
 mlp = build_fact_mlp(facts, d_model=C)  # ReLU, exactly orthogonal directions
 print(f"{len(facts)} facts: {len(firsts)} first names + {len(lasts)} last names + "
-      f"{len(sports(facts))} sports = {C} features; exactly orthogonal: {mlp.exact}")
+      f"{len(sports(facts))} sports = {C} features")
+print(f"exactly orthogonal: {mlp.exact}")
 print(f"w_up {mlp.w_up.shape} (one question per person), w_down {mlp.w_down.shape} "
       f"(one answer per person)")
 
@@ -275,8 +276,8 @@ points = criteria["holds (both)"]
 widest = max((r for r in rows if r.d_model == widths[-1]), key=lambda r: r.n_facts)
 assert widest.n_features > widest.d_model  # more directions than dimensions, still recalled
 print(f"C = {widths[-1]}, {widest.n_facts} facts: {widest.n_features} feature directions, "
-      f"{widest.n_features / widest.d_model:.0f} per dimension; recall {widest.accuracy:.1%}, "
-      f"mixed names firing {widest.false_fire_rate:.2%}")
+      f"{widest.n_features / widest.d_model:.0f} per dimension;")
+print(f"recall {widest.accuracy:.1%}, mixed names firing {widest.false_fire_rate:.2%}")
 
 fig, ax = plt.subplots(figsize=(8, 4.2))
 plot_sweep(rows, ax=ax)
