@@ -144,19 +144,23 @@ def _human(n: float) -> str:
 
 
 def format_param_table(rows: list[dict[str, Any]]) -> str:
-    """Render :func:`gpt3_param_table` rows as a fixed-width text table."""
-    header = (f"{'model':<7} {'layers':>6} {'d_model':>7} {'heads':>5} {'d_head':>6} "
-              f"{'parameters (exact)':>19} {'paper':>6} {'diff':>6} {'MLP params':>16} {'MLP share':>9}")
+    """Render :func:`gpt3_param_table` rows as a fixed-width text table, 83 characters wide.
+
+    The head width is left out (it is ``d_model / heads``); ``--json`` gives every field.
+    """
+    header = (f"{'model':<6} {'layers':>6} {'d_model':>7} {'heads':>5} {'parameters':>15} "
+              f"{'paper':>6} {'diff':>6} {'MLP params':>15} {'MLP share':>9}")
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['name']:<7} {r['n_layer']:>6} {r['d_model']:>7} {r['n_head']:>5} {r['d_head']:>6} "
-            f"{r['n_params']:>19,} {_human(r['paper_n_params']):>6} {r['diff_percent']:>+5.1f}% "
-            f"{r['mlp_params']:>16,} {r['mlp_share']:>8.1%}"
+            f"{r['name']:<6} {r['n_layer']:>6} {r['d_model']:>7} {r['n_head']:>5} "
+            f"{r['n_params']:>15,} {_human(r['paper_n_params']):>6} {r['diff_percent']:>+5.1f}% "
+            f"{r['mlp_params']:>15,} {r['mlp_share']:>9.1%}"
         )
     lines.append("")
-    lines.append("Counts include the tied token embedding (V=50,257), the learned positions (2,048),")
-    lines.append("biases and LayerNorms. XL uses 16 heads of 128 and 13B d_model 5,120: see gpt3_config.")
+    lines.append("Exact counts, with the tied token embedding (V=50,257), the learned positions")
+    lines.append("(2,048), biases and LayerNorms. XL: 16 heads of 128; 13B: d_model 5,120")
+    lines.append("(see gpt3_config).")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import json
 import os
 import pkgutil
 import re
@@ -387,3 +388,246 @@ def test_strip_docstring_keeps_the_code():
     method = '    def g(self):\n        """One line."""\n        return 1\n'
     assert conf.strip_docstring(method) == "    def g(self):\n        return 1\n"
     assert conf.strip_docstring("x = 1\ny = 2\n") is None
+
+
+# ---------------------------------------------------------------------- the learner's path
+
+
+def conf_literal(name: str):
+    """A literal assigned at the top level of ``docs/conf.py``, read without Sphinx."""
+    tree = ast.parse((DOCS / "conf.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"docs/conf.py assigns no literal {name}")
+
+
+VIDEO_ROLE_RE = re.compile(r":video:`([^`]+)`")
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_chapter_opens_with_its_section_of_the_video(chapter):
+    docstring = ast.get_docstring(ast.parse(chapter.read_text(encoding="utf-8"))) or ""
+    opening = "\n".join(docstring.splitlines()[:6])  # title, underline, then the link
+    stamps = VIDEO_ROLE_RE.findall(opening)
+    assert stamps, f"{chapter.name} does not open with a :video: link"
+    sections = conf_literal("VIDEO_SECTIONS")
+    assert set(stamps) <= set(sections), f"no such section of the video: {stamps}"
+
+
+def test_landing_table_links_a_video_section_per_chapter():
+    index = (DOCS / "index.rst").read_text(encoding="utf-8")
+    table = index.split(".. list-table::", 1)[1].split(".. toctree::", 1)[0]
+    rows = table.split("   * - ")[2:]  # after the header row
+    assert len(rows) == len(chapters())
+    assert all(VIDEO_ROLE_RE.search(row) for row in rows)
+    assert set(VIDEO_ROLE_RE.findall(table)) <= set(conf_literal("VIDEO_SECTIONS"))
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_chapter_ends_with_exercises_and_hidden_solutions(chapter):
+    text = chapter.read_text(encoding="utf-8")
+    assert "# Exercises\n# ---------\n" in text, f"{chapter.name} has no Exercises section"
+    exercises = text.split("# Exercises\n# ---------\n", 1)[1]
+    n_exercises = len(re.findall(r"^# \d\. ", exercises, re.M))
+    n_solutions = exercises.count(".. dropdown:: Solution")
+    assert 2 <= n_exercises <= 3 and n_solutions == n_exercises, (n_exercises, n_solutions)
+
+
+def glossary_terms() -> set[str]:
+    text = (DOCS / "glossary.rst").read_text(encoding="utf-8")
+    return {line.strip() for line in text.splitlines()
+            if line.startswith("   ") and not line.startswith("    ") and line.strip()
+            and not line.strip().startswith(":")}
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_chapter_links_the_glossary(chapter):
+    refs = re.findall(r":term:`([^`]+)`", chapter.read_text(encoding="utf-8"))
+    assert refs, f"{chapter.name} links no glossary term"
+    targets = {re.sub(r".*<(.+)>$", r"\1", ref).strip() for ref in refs}
+    assert targets <= glossary_terms(), f"not in docs/glossary.rst: {targets - glossary_terms()}"
+
+
+def text_cell_headings(source: str) -> list[tuple[int, str]]:
+    """Section underlines (``# -----``) that fall inside a code cell: lines after code and
+    before the next ``# %%``, where sphinx-gallery shows them as comments."""
+    bad, in_code = [], False
+    head, _, body = source.partition('"""\n\n') if source.startswith('"""') else ("", "", source)
+    offset = head.count("\n") + 2  # line numbers of the file, not of the body
+    for number, line in enumerate(body.splitlines(), offset + 1):
+        if line.startswith("# %%"):
+            in_code = False
+        elif line.strip() and not line.startswith("#"):
+            in_code = True
+        elif in_code and re.fullmatch(r"# ([-=~^])\1{2,}", line):
+            bad.append((number, line))
+    return bad
+
+
+def test_the_heading_check_can_fail():
+    source = '"""\nT\n=\n"""\n\n# %%\n# A\n# -\n\nx = 1\n#\n# B\n# ---\n\ny = 2\n'
+    assert text_cell_headings(source) == [(13, "# ---")]
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_every_heading_is_in_a_text_cell(chapter):
+    bad = text_cell_headings(chapter.read_text(encoding="utf-8"))
+    assert not bad, f"{chapter.name}: headings inside code cells (a missing '# %%'): {bad}"
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_chapter_imports_only_what_an_installed_minigpt_provides(chapter):
+    """A downloaded chapter runs outside the repository: no helper module beside it."""
+    sys.path.insert(0, str(DOCS))
+    try:
+        from run_downloads import imported_modules
+    finally:
+        sys.path.remove(str(DOCS))
+    names = imported_modules(chapter.read_text(encoding="utf-8"))
+    missing = sorted(n for n in names if n.startswith(".")
+                     or importlib.util.find_spec(n) is None)
+    assert not missing, f"{chapter.name} imports modules that are not installed: {missing}"
+    assert all(n.split(".")[0] not in ("_shared", "docs", "tests") for n in names)
+
+
+# ---------------------------------------------------------------------- the built site
+
+
+def load_docs_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", DOCS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_site(root: Path, pages: dict[str, str]) -> Path:
+    for name, text in pages.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_site_check_finds_remote_resources_wide_outputs_and_broken_anchors(tmp_path):
+    check_site = load_docs_script("check_site")
+    out = ('<div class="sphx-glr-script-out highlight-none notranslate"><div class="highlight">'
+           '<pre><span></span>{}</pre></div></div>')
+    site = write_site(tmp_path, {
+        "index.html": ('<script src="https://cdn.example/mathjax.js"></script>'
+                       '<a href="https://example.org">a link out is fine</a>'
+                       '<a href="api/f.html#f">ok</a><a href="api/f.html#gone">broken</a>'
+                       '<a href="missing.html">missing</a>' + out.format("x" * 87)),
+        "api/f.html": '<dt id="f">f</dt><img src="../_images/a.png">' + out.format("y" * 86),
+        "_static/theme.css": "@font-face { src: url(https://fonts.example/a.woff2) }",
+    })
+    problems = check_site.check(site)
+    assert any("loads https://cdn.example/mathjax.js" in p for p in problems)
+    assert any("loads https://fonts.example/a.woff2" in p for p in problems)
+    assert any("output line of 87 > 86" in p for p in problems)
+    assert not any("output line of 86" in p for p in problems)
+    assert any("no anchor 'gone'" in p for p in problems)
+    assert any("missing.html: no such page" in p for p in problems)
+    assert len(problems) == 5, problems
+
+
+def test_site_check_passes_a_clean_site(tmp_path):
+    check_site = load_docs_script("check_site")
+    site = write_site(tmp_path, {"index.html": '<script src="_static/mathjax/tex-chtml.js">'
+                                               '</script><a href="#top" id="top">top</a>'})
+    assert check_site.check(site) == []
+    assert check_site.main([str(site)]) == 0
+
+
+def test_download_runner_flags_a_notebook_that_imports_a_missing_module(tmp_path):
+    run_downloads = load_docs_script("run_downloads")
+    notebook = tmp_path / "plot_99.ipynb"
+    notebook.write_text(json.dumps({"cells": [
+        {"cell_type": "markdown", "source": ["import nothing_here\n"]},
+        {"cell_type": "code", "source": ["import numpy as np\n", "from _shared import demo\n"]},
+    ]}), encoding="utf-8")
+    assert run_downloads.missing_imports(notebook) == ["_shared"]
+
+
+def test_download_runner_runs_a_script_alone_in_an_empty_folder(tmp_path):
+    run_downloads = load_docs_script("run_downloads")
+    ok_script = tmp_path / "plot_ok.py"
+    ok_script.write_text("import os\nassert os.listdir('.') == ['plot_ok.py']\n")
+    bad_script = tmp_path / "plot_bad.py"
+    bad_script.write_text("import _shared\n")
+    env = dict(os.environ)
+    assert run_downloads.run_script(ok_script, env)[0]
+    ok, _, tail = run_downloads.run_script(bad_script, env)
+    assert not ok and "_shared" in tail
+
+
+# ---------------------------------------------------------------------- conf.py's helpers
+
+
+@pytest.fixture(scope="module")
+def conf():
+    pytest.importorskip("sphinx")
+    pytest.importorskip("sphinx_gallery")
+    spec = importlib.util.spec_from_file_location("docs_conf_helpers", DOCS / "conf.py")
+    module = importlib.util.module_from_spec(spec)
+    environ, path = dict(os.environ), list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:  # conf.py sets thread counts and sys.path for the docs build only
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+    return module
+
+
+def test_constants_lose_their_types_docstring_only(conf):
+    float_doc = (inspect.getdoc(1e-5) or "").splitlines()
+    lines = list(float_doc)
+    conf.drop_type_docstrings(None, "data", "minigpt.nn.LN_EPS", 1e-5, {}, lines)
+    assert lines == []
+    own = ["A function's own docstring."]
+    conf.drop_type_docstrings(None, "function", "f", len, {}, own)
+    assert own == ["A function's own docstring."]
+
+
+def test_video_links_only_to_sections_that_exist(conf):
+    label, url = conf.video_link("6:07")
+    assert label == "Inside a multilayer perceptron (6:07)" and url.endswith("&t=367s")
+    with pytest.raises(ValueError, match="sections at"):
+        conf.video_link("6:08")
+
+
+def test_benchmark_markdown_becomes_rst_tables(conf):
+    text = ("# Title\n\nSome `code` and a_name_ here.\n\n| a | b |\n|---|---|\n| 1 | |\n"
+            "| 2 | x |\n\n- a bullet\n")
+    rst = conf.markdown_to_rst(text)
+    assert "Title" not in rst and "``code``" in rst and "a_name\\_" in rst
+    assert ".. list-table::" in rst and "   * - 1\n     - \\ " in rst
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(rst, settings_overrides={"report_level": 5})
+    table = next(iter(tree.findall(lambda n: n.tagname == "table")))
+    assert len(list(table.findall(lambda n: n.tagname == "row"))) == 3
+    for path in sorted((ROOT / "benchmarks" / "results").glob("*.md")):
+        tree = publish_doctree(conf.markdown_to_rst(path.read_text(encoding="utf-8")),
+                               settings_overrides={"report_level": 5})
+        problems = [m for m in tree.findall(lambda n: n.tagname == "system_message")
+                    if m["level"] >= 2]  # warnings and errors; INFO notes are harmless
+        assert not problems, path.name
+
+
+def test_chapter_reading_counts_prose_and_code(conf):
+    source = '"""\nT\n=\n\nOne two three.\n"""\n\n# %%\n# Four five.\n\nx = 1\ny = 2\n'
+    assert conf.chapter_reading(source) == (7, 2)  # T, =, One, two, three., Four, five.
+
+
+# ---------------------------------------------------------------------- README
+
+
+def test_readme_demo_time_matches_its_pasted_output():
+    readme = README.read_text(encoding="utf-8")
+    pasted = re.search(r"for \d+ steps in ([\d.]+) s;", readme)
+    assert pasted, "README.md shows no minigpt demo output with its training time"
+    stated = re.findall(r"the run pasted below took ([\d.]+) s", readme)
+    assert stated and all(s == pasted.group(1) for s in stated), (stated, pasted.group(1))

@@ -2,8 +2,10 @@
 1. Tokens as vectors
 ====================
 
+*In the video:* :video:`2:15` and :video:`4:39`.
+
 Before a model can know that Michael Jordan plays basketball, the words must become
-numbers. Each token is replaced by a long vector, and from then on everything the model
+numbers. Each :term:`token` is replaced by a long vector (its :term:`embedding`), and from then on everything the model
 "knows" about that token is carried by the directions the vector points in. The video's
 first move is to *assume* three such directions, one for the first name *Michael*, one for
 the last name *Jordan* and one for *basketball*, and to say that a vector "encodes Michael"
@@ -82,21 +84,21 @@ print(f"{len(chars.encode(sentence))} character tokens, "
 # but random directions are *nearly* perpendicular, and the more so the larger :math:`C`:
 # the cosine of the angle between two random unit vectors has a standard deviation of about
 # :math:`1/\sqrt{C}`. Compare the width of this book's demo model with GPT-3's, both taken
-# from minigpt's own settings:
+# from minigpt's own settings (angles in degrees: mean, standard deviation, extremes):
 
 rng = np.random.default_rng(0)
 N_DIRECTIONS = 300
 widths = {"demo model": DEMO_SHAPE["d_model"], "GPT-3 175B": mg.gpt3_config("175B").d_model}
 angles = {}
+print(f"{'':>10} {'C':>6} {'pairs':>7} {'angle':>6} {'+/-':>5} {'smallest':>8} {'largest':>8}"
+      f" {'std cos':>8} {'1/sqrt(C)':>9}")
 for label, C in widths.items():
     v = rng.standard_normal((N_DIRECTIONS, C))
     v /= np.linalg.norm(v, axis=1, keepdims=True)  # (N, C) unit vectors
     cos = (v @ v.T)[np.triu_indices(N_DIRECTIONS, k=1)]  # every pair once
-    angles[label] = np.degrees(np.arccos(cos))
-    print(f"{label:>10} (C = {C:6,}): {cos.size:,} pairs, angle {angles[label].mean():.2f} "
-          f"+/- {angles[label].std():.2f} degrees, range {angles[label].min():.1f} .. "
-          f"{angles[label].max():.1f}; std of cos {cos.std():.4f} vs 1/sqrt(C) "
-          f"{1 / np.sqrt(C):.4f}")
+    a = angles[label] = np.degrees(np.arccos(cos))
+    print(f"{label:>10} {C:>6,} {cos.size:>7,} {a.mean():>6.2f} {a.std():>5.2f} "
+          f"{a.min():>8.1f} {a.max():>8.1f} {cos.std():>8.4f} {1 / np.sqrt(C):>9.4f}")
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 bins = np.linspace(50, 130, 161)
@@ -154,3 +156,44 @@ ax.set_ylabel("dot product")
 ax.set_title("what each vector encodes, read off by dot products")
 ax.legend()
 fig.tight_layout()
+
+# %%
+# Exercises
+# ---------
+#
+# 1. Near 90 degrees an angle moves by about :math:`180/\pi` degrees per unit of cosine.
+#    At what width :math:`C` is the standard deviation of the angle between two random
+#    directions about one degree? Check your answer with the code above.
+#
+#    .. dropdown:: Solution
+#
+#       The cosine has standard deviation :math:`1/\sqrt{C}`, so the angle has about
+#       :math:`(180/\pi)/\sqrt{C}` degrees. One degree needs
+#       :math:`C = (180/\pi)^2` (``(180 / np.pi) ** 2``). To check, put that width into
+#       ``widths`` and rerun the loop: the printed standard deviation comes out close to 1.
+#
+# 2. Suppose the directions of *Michael* and *Jordan* were not nearly perpendicular, with
+#    :math:`M \cdot J = 0.5`. What would :math:`E \cdot M` read for the vector
+#    :math:`E = M + J` that attention builds at "Jordan"? Why is that a problem for the
+#    video's "1 means Michael"?
+#
+#    .. dropdown:: Solution
+#
+#       :math:`(M + J) \cdot M = M \cdot M + J \cdot M = 1.5`. A dot product of 1.5 no
+#       longer separates "encodes Michael" (1) from "encodes Michael and something that
+#       looks like him": every overlap between directions adds to the reading. That is
+#       why the video assumes the directions are nearly perpendicular, and why the
+#       deviations printed above (of the order of :math:`1/\sqrt{C}`) are small only in
+#       a wide space.
+#
+# 3. How many ids does the character tokenizer need for ``" Jordan"``, and the word
+#    tokenizer? What must attention do when a name is spread over several positions?
+#
+#    .. dropdown:: Solution
+#
+#       ``len(chars.encode(" Jordan"))`` is one id per character, seven;
+#       ``len(tokenizer.encode(" Jordan"))`` is one.
+#       With one position per character, no single vector holds the name until attention
+#       has gathered the characters into one position, so the model needs more layers of
+#       attention before an MLP can ask "Michael *and* Jordan?". GPT-2's tokenizer
+#       (chapter 15) sits in between: common names are a token or two.

@@ -2,9 +2,11 @@
 2. The MLP as a fact store
 ==========================
 
+*In the video:* :video:`6:07`.
+
 The video's central picture: an MLP block can hold a fact such as "Michael Jordan plays
 basketball". Its up-projection asks questions of the vector at each position, a bias and a
-ReLU turn the answer into an AND gate ("first name Michael *and* last name Jordan"), and
+ReLU turn the answer into an :term:`AND gate` ("first name Michael *and* last name Jordan"), and
 its down-projection adds what the firing neuron knows, the direction for *basketball*, back
 into the vector. Here we build that MLP by hand, with minigpt's own operations, and watch it
 answer.
@@ -15,7 +17,7 @@ answer.
 # ------------
 #
 # The MLP acts on each position's vector :math:`E \in \R^C` on its own, and its output is
-# *added* to it (the residual connection):
+# *added* to it (the :term:`residual stream`):
 #
 # .. math::
 #
@@ -27,7 +29,7 @@ answer.
 # that answers it. Read :math:`W_{down}` (shape :math:`C \times F`) **column by column**:
 # column :math:`i` is the direction added to the vector when neuron :math:`i` is active,
 # in proportion to its value :math:`h_i`. The values :math:`h_i` after the nonlinearity
-# are what people call the *neurons*; one is *active* when it is positive.
+# are what people call the *neurons* (:term:`neuron`); one is *active* when it is positive.
 #
 # The code
 # --------
@@ -60,6 +62,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from minigpt.facts import build_fact_mlp
+from minigpt.facts.handbuilt import plot_fact_mlp
 from minigpt.nn import (
     ACTIVATIONS,
     erf,
@@ -156,9 +160,9 @@ variants["linear (no bias, no ReLU)"] = y_lin
 for act in ACTIVATIONS:
     variants[f"bias + {act}"] = mlp_forward(E, w_up, b_up, w_down, b_down, activation=act)[0]
 added = {k: v @ d["basketball"] for k, v in variants.items()}  # (4,) per variant
-print(f"{'added along basketball':>28}" + "".join(f"{n:>16}" for n in people))
+print(f"{'added along basketball':>26}" + "".join(f"{n:>15}" for n in people))
 for k, v in added.items():
-    print(f"{k:>28}" + "".join(f"{show(x):>16}" for x in v))
+    print(f"{k:>26}" + "".join(f"{show(x):>15}" for x in v))
 
 fig, ax = plt.subplots(figsize=(8, 3.4))
 x = np.arange(len(people))
@@ -215,9 +219,74 @@ ax_gap.set_title("tanh GELU minus exact GELU")
 fig.tight_layout()
 
 # %%
+# The picture: rows ask, columns answer
+# -------------------------------------
+#
+# The same construction is in the library, for any bank of facts
+# (:func:`minigpt.facts.build_fact_mlp`, which chapter 7 uses for every athlete). Here it is
+# for four people, drawn from its own weights (:func:`minigpt.facts.handbuilt.plot_fact_mlp`):
+# each row of :math:`W_{up}` is a question, read along the feature directions (1 on its
+# person's first and last name, and the bias -1 beside it), and each column of
+# :math:`W_{down}` is an answer (1 on its person's sport). Two neurons share the first name
+# *Michael* and two share the answer *basketball*; only the pair of names tells them apart.
+
+bank = [("Michael", "Jordan", "basketball"), ("Michael", "Phelps", "swimming"),
+        ("LeBron", "James", "basketball"), ("Serena", "Williams", "tennis")]
+n_features = len({f for first, last, sport in bank for f in (first, last, sport)})
+picture = build_fact_mlp(bank, d_model=n_features)  # one axis per feature: exact
+print(f"w_up {picture.w_up.shape}, w_down {picture.w_down.shape}, exactly perpendicular "
+      f"directions: {picture.exact}")
+ax_up, ax_down = plot_fact_mlp(picture)
+ax_up.figure.suptitle("the video's MLP, from the weights of build_fact_mlp")
+
+# %%
 # A real model has thousands of neurons per MLP (chapter 3 counts GPT-3's), and nothing
 # forces a trained one to give each a clean single meaning like ours. Part II builds this
-# construction for a whole bank of facts (:func:`minigpt.facts.build_fact_mlp`) and measures
-# how many fit. Chapter 4 shows the
+# construction for a whole bank of facts and measures how many fit. Chapter 4 shows the
 # attention that moves "Michael" into the "Jordan" vector; chapter 6 trains a model that
 # learns such facts by itself.
+#
+# Exercises
+# ---------
+#
+# 1. Add a third neuron to the two-neuron MLP above that stores *Alexis Jordan ->
+#    swimming*. Which row of ``w_up``, which entry of ``b_up`` and which column of
+#    ``w_down`` do you add, and what do the four people now read along swimming?
+#
+#    .. dropdown:: Solution
+#
+#       The row ``d["Alexis"] + d["Jordan"]``, the bias -1 and the column
+#       ``d["swimming"]``:
+#
+#       .. code-block:: python
+#
+#          w_up3 = np.vstack([w_up, d["Alexis"] + d["Jordan"]])  # (3, C)
+#          b_up3 = np.append(b_up, -1.0)  # (3,)
+#          w_down3 = np.column_stack([w_down, d["swimming"]])  # (C, 3)
+#          y3, _ = mlp_forward(E, w_up3, b_up3, w_down3, b_down, activation="relu")
+#          print((E + y3) @ d["swimming"])  # Phelps and Alexis Jordan 1, the others 0
+#
+#       Michael Jordan still reads 0 along swimming: the new neuron sees 1 from "Jordan"
+#       and 0 from "Michael", so after the bias it is at 0 and ReLU keeps it silent.
+#
+# 2. The full name gives a row :math:`M + J` the answer 2, one name 1, no name 0. For
+#    which biases :math:`b` is the ReLU neuron an AND gate? What goes wrong with
+#    :math:`b = -0.5`?
+#
+#    .. dropdown:: Solution
+#
+#       The neuron must be silent for one name, :math:`1 + b \le 0`, and on for both,
+#       :math:`2 + b > 0`: any :math:`-2 < b \le -1`. With :math:`b = -0.5` one name
+#       already gives 0.5, so "Michael Phelps" gets half of *basketball*: the leak of
+#       the linear map, halved but not gone. Try it with ``b_up = np.full(F, -0.5)``.
+#
+# 3. With GELU, a neuron whose person shares no name with the input sits at
+#    :math:`\mathrm{GELU}(-1)`. Print that value. What does such a neuron add to the
+#    vector?
+#
+#    .. dropdown:: Solution
+#
+#       ``gelu_forward(np.array([-1.0]))[0]`` is small and negative (chapter 7 prints
+#       it): the neuron adds that multiple of its column of :math:`W_{down}`, a little of
+#       *minus* its sport. One neuron leaks little; chapter 7 adds up the leak of all of
+#       them.

@@ -2,9 +2,12 @@
 3. Counting GPT-3
 =================
 
+*In the video:* :video:`15:38`.
+
 How much of a large language model is MLP? The video counts GPT-3's parameters by hand:
 the up-projection of one MLP has four times as many rows as the model is wide, the
-down-projection as many again, and over all layers the MLPs come to about two thirds of
+down-projection as many again, and over all layers the :term:`MLPs <MLP>` come to about
+two thirds of
 the whole model. minigpt counts every parameter of the eight models in Table 2.1 of the
 GPT-3 paper exactly, from their shapes, without allocating a single weight.
 """
@@ -150,7 +153,7 @@ for label, C_paper, H_paper, D_paper in (("XL", 2048, 24, 128), ("13B", 5140, 40
     try:
         mg.GPTConfig(vocab_size=50257, n_ctx=2048, n_layer=24, n_head=H_paper, d_model=C_paper)
     except ValueError as err:
-        print("   GPTConfig refuses it:", err)
+        print(f"    GPTConfig refuses it:\n    {err}")
 
 # %%
 # The presets keep the head width of 128 in both: XL gets 16 heads, and 13B gets
@@ -182,3 +185,49 @@ for d_model, n_head in ((5120, 40), (5140, 20)):
 # as the command does:
 
 exit_code = main(["params"])
+
+# %%
+# Exercises
+# ---------
+#
+# 1. Write the count of one GPT-3 block with :math:`F = 4C` as a polynomial in :math:`C`,
+#    and check it against ``mg.count_params`` for GPT-3 Small with one layer.
+#
+#    .. dropdown:: Solution
+#
+#       Attention :math:`4C^2 + 4C`, MLP :math:`2CF + F + C = 8C^2 + 5C`, two LayerNorms
+#       :math:`4C`: in all :math:`12C^2 + 13C`. The rest of the model does not depend on
+#       the number of layers, so the difference of two counts is one block:
+#
+#       .. code-block:: python
+#
+#          small = mg.gpt3_config("small")
+#          C = small.d_model
+#          one = mg.count_params(mg.gpt3_config("small", n_layer=1))
+#          two = mg.count_params(mg.gpt3_config("small", n_layer=2))
+#          assert two - one == 12 * C**2 + 13 * C
+#
+# 2. GPT-3 ties its unembedding to the token embedding. How many parameters would a
+#    separate unembedding add to GPT-3 175B, and what share of the model would that be?
+#
+#    .. dropdown:: Solution
+#
+#       One more :math:`V \times C` matrix:
+#
+#       .. code-block:: python
+#
+#          extra = cfg.vocab_size * cfg.d_model
+#          print(f"{extra:,} more parameters, {extra / total:.2%} of the model")
+#
+#       Under half a percent: at this size the MLPs and attention dwarf the embeddings.
+#
+# 3. The video says the MLPs hold about two thirds of GPT-3's parameters. Why is the share
+#    printed above a little *below* two thirds, and why is GPT-3 Small's share much lower?
+#
+#    .. dropdown:: Solution
+#
+#       Within a block the MLP's :math:`8C^2 + 5C` is just under two thirds of
+#       :math:`12C^2 + 13C`, and the embeddings, :math:`(V + n_{ctx})\,C`, belong to no
+#       block. They grow only linearly in :math:`C` while the blocks grow as
+#       :math:`L C^2`, so in a small model (small :math:`C`, few layers) they are a large
+#       share and the MLPs' share drops; the stacked bars above show it model by model.

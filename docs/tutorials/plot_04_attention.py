@@ -2,9 +2,11 @@
 4. Attention moves "Michael" to "Jordan"
 ========================================
 
+*In the video:* :video:`4:39` (the toy example assumes attention has done this).
+
 The MLP of chapter 2 asked the vector at the "Jordan" position whether it encodes
 *Michael* and *Jordan*. But a token's own vector only knows its own word: something must
-carry "Michael" forward from the position before. That is attention, the one place in a
+carry "Michael" forward from the position before. That is :term:`attention`, the one place in a
 transformer where positions exchange information. In a model that writes text left to
 right, each position may only look back, never ahead; GPT-3 restricts every other layer
 further, to a band of recent positions.
@@ -48,9 +50,8 @@ import numpy as np
 
 from minigpt.data import load_facts, prompt
 from minigpt.facts import sport_token_ids
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 from minigpt.nn import causal_mask, layernorm_forward, softmax_forward
-
-from _shared import demo_model  # the trained demo model, trained once and cached
 
 # %%
 # Masks: dense and banded
@@ -69,7 +70,8 @@ for w in (None, 4):
 
 model, tokenizer, _ = demo_model()
 cfg = model.config
-print(cfg)
+print(f"{cfg.n_layer} layers of {cfg.n_head} heads, d_model {cfg.d_model}, context "
+      f"{cfg.n_ctx}, {cfg.attention} attention with a band of {cfg.local_window}")
 
 fig, axes = plt.subplots(1, cfg.n_layer, figsize=(2.6 * cfg.n_layer, 3.3))
 for i, ax in enumerate(axes):
@@ -204,3 +206,51 @@ fig.tight_layout()
 # Hiding the first name from every position cuts all routes to it; the recall that remains
 # is what the model can get from the last name alone. Where in the network the answer is
 # then looked up is the subject of part II.
+
+# %%
+# Exercises
+# ---------
+#
+# 1. In a banded layer with window :math:`w`, how many positions does position :math:`t`
+#    (counting from 0) read? Check your formula against ``causal_mask``.
+#
+#    .. dropdown:: Solution
+#
+#       :math:`\min(t + 1, w)`: itself and the :math:`w - 1` before it, or everything
+#       before it when there are fewer.
+#
+#       .. code-block:: python
+#
+#          T, w = 12, 4
+#          assert causal_mask(T, window=w).sum(axis=1).tolist() == [
+#              min(t + 1, w) for t in range(T)]
+#
+# 2. Blind only the strongest head found above (the last name may not read the first
+#    name in that one head) and measure recall. Does one head carry the name?
+#
+#    .. dropdown:: Solution
+#
+#       A hook on that layer's pattern that changes only that head:
+#
+#       .. code-block:: python
+#
+#          def one_head_blind(att):
+#              att = att.copy()
+#              att[:, head, 1, 0], att[:, head, 1, 1] = 0, 1
+#              return att
+#
+#          print(recall({names[layer]: one_head_blind}))
+#
+#       Compare with the recalls printed above: whatever this prints, the gap to
+#       "last name cannot read the first" (every head blinded) is what the other heads
+#       and the position " plays" carry.
+#
+# 3. Why does ``first_name_hidden`` divide each row by its sum after zeroing a column,
+#    while ``last_name_blind`` does not?
+#
+#    .. dropdown:: Solution
+#
+#       A row of the pattern is a weighted average: it must add up to 1, or the output
+#       would shrink with it. ``last_name_blind`` moves the weight it removes onto the
+#       position itself (the row still sums to 1); ``first_name_hidden`` only removes
+#       weight, so it renormalizes what is left.

@@ -2,10 +2,13 @@
 5. Backprop by hand
 ===================
 
+*Behind the video:* the MLP of :video:`6:07` has its weights given; this chapter is how
+they are learned.
+
 The video takes the weights as given; a model gets them by gradient descent, which needs
 the derivative of the loss with respect to every one of them. minigpt has no automatic
 differentiation: every operation has its backward written out by hand next to its
-forward, and every backward is proven against finite differences. This chapter derives
+forward, and every backward is proven against :term:`finite differences`. This chapter derives
 each one, shows the code, and runs the proof.
 """
 
@@ -67,10 +70,13 @@ errors = {}
 
 
 def report(name, result):
-    """Print a gradcheck result; stop the chapter if a backward is wrong."""
+    """Print a gradcheck result as a row; stop the chapter if a backward is wrong."""
+    if not errors:  # the columns: the two gradients are those of the worst entry
+        print(f"{'operation':<18} {'entries':>7} {'worst error':>11}  {'analytic':>11} "
+              f"{'numeric':>11}  ok")
     errors[name] = result.max_error
-    print(f"{name}: {result.n_checked} entries checked, worst error {result.max_error:.1e} "
-          f"(analytic {result.analytic:+.4e}, numeric {result.numeric:+.4e}), ok={result.ok}")
+    print(f"{name:<18} {result.n_checked:>7} {result.max_error:>11.1e}  "
+          f"{result.analytic:>+11.4e} {result.numeric:>+11.4e}  {result.ok}")
     assert result.ok, f"the backward of {name} disagrees with finite differences"
 
 
@@ -149,7 +155,8 @@ for name, forward, backward in (("gelu", gelu_forward, gelu_backward),
 # disagree with either value; the random input stays clear of it:
 
 print(f"smallest |x| checked: {np.abs(x).min():.1e} (the step is {1e-5:.0e})")
-#
+
+# %%
 # The MLP block
 # -------------
 #
@@ -340,3 +347,52 @@ ax.set_ylabel("worst error")
 ax.set_title("rounding (left) against truncation (right)")
 ax.legend()
 fig.tight_layout()
+
+# %%
+# Exercises
+# ---------
+#
+# 1. Write the forward and backward of an elementwise product :math:`y = x \odot w`
+#    (both inputs of the same shape) and prove the backward with :func:`minigpt.gradcheck`.
+#
+#    .. dropdown:: Solution
+#
+#       :math:`\partial y_i / \partial x_i = w_i` and :math:`\partial y_i / \partial w_i
+#       = x_i`, so :math:`dx = dy \odot w` and :math:`dw = dy \odot x`; the forward keeps
+#       both inputs.
+#
+#       .. code-block:: python
+#
+#          def mul_forward(x, w):
+#              return x * w, (x, w)
+#
+#          def mul_backward(dy, cache):
+#              x, w = cache
+#              return dy * w, dy * x
+#
+#          x, w, dy = (rng.standard_normal((B, T, C)) for _ in range(3))
+#          _, cache = mul_forward(x, w)
+#          report("mul", mg.gradcheck(lambda x, w: mul_forward(x, w)[0], [x, w],
+#                                     mul_backward(dy, cache), dy=dy))
+#
+# 2. Why does the softmax's backward need only its output :math:`y`, while GELU's needs its
+#    input :math:`x`?
+#
+#    .. dropdown:: Solution
+#
+#       The softmax's Jacobian :math:`y_j(\delta_{ij} - y_i)` is written in the output
+#       alone, so keeping :math:`y` is enough (and it is needed anyway). GELU's derivative
+#       :math:`\tfrac12(1 + \tanh u) + \tfrac12 x (1 - \tanh^2 u)\, c (1 + 3ax^2)`
+#       needs :math:`x` itself: from the output alone :math:`x` could not be recovered
+#       cheaply (GELU is not one-to-one below zero).
+#
+# 3. ReLU has no derivative at 0. Which value does minigpt's
+#    :func:`~minigpt.nn.relu_backward` use there, and why does the check above not see the
+#    difference?
+#
+#    .. dropdown:: Solution
+#
+#       It passes ``dy`` only where the input was strictly positive, so at exactly 0 the
+#       gradient is 0 (any value in :math:`[0, 1]` is a valid subgradient). A random
+#       float input is never exactly 0, and the printed smallest :math:`|x|` is far
+#       larger than the finite-difference step, so no checked entry straddles the kink.

@@ -2,11 +2,15 @@
 6. Training a tiny GPT-3
 ========================
 
+*Behind the video:* it starts from a model that has already memorized "Michael Jordan
+plays basketball" (:video:`0:00`); this chapter makes one.
+
 Chapters 2 and 4 looked at weights that were built by hand or already trained. Here is
 where trained weights come from: a GPT-3-shaped model, small enough for a laptop, learns
 every fact of minigpt's athlete bank from scratch with the recipe of the GPT-3 paper, and
 then completes "Michael Jordan plays" with "basketball" on its own. Generating text one
-token at a time reuses each position's keys and values instead of recomputing them.
+token at a time reuses each position's keys and values instead of recomputing them (a
+:term:`KV cache`).
 """
 
 # %%
@@ -62,10 +66,9 @@ import numpy as np
 from minigpt import GPTConfig, param_shapes
 from minigpt.data import TEMPLATES, facts_corpus, load_facts, prompt, sports
 from minigpt.facts import DEMO_SETTINGS, DEMO_SHAPE, fact_recall, facts_dataset
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 from minigpt.optim import clip_grad_norm, decay_names, global_norm, lr_at
 from minigpt.train import get_batch, window_starts
-
-from _shared import demo_model  # the trained demo model, trained once and cached
 
 # %%
 # The schedule and the clipping
@@ -81,8 +84,9 @@ for k in (0, s.warmup_steps - 1, s.warmup_steps, (s.warmup_steps + s.steps) // 2
 
 grads = {"a": np.array([3.0, 4.0]), "b": np.array([[12.0]])}
 before = clip_grad_norm(grads, max_norm=s.grad_clip)
-print(f"clipping: global norm {before:.1f} -> {global_norm(grads):.6f}; the direction is "
-      f"kept: a = {np.round(grads['a'], 4)}, b = {np.round(grads['b'].ravel(), 4)}")
+print(f"clipping: global norm {before:.1f} -> {global_norm(grads):.6f}")
+print(f"the direction is kept: a = {np.round(grads['a'], 4)}, "
+      f"b = {np.round(grads['b'].ravel(), 4)}")
 
 fig, ax = plt.subplots(figsize=(6.5, 2.8))
 ax.plot(lrs)
@@ -111,8 +115,9 @@ print(corpus[:corpus.index("\n", 150)])
 tok, ids, starts = facts_dataset()
 x, y = get_batch(ids, window_starts(len(ids), DEMO_SHAPE["n_ctx"], starts), batch_size=1,
                  block_size=DEMO_SHAPE["n_ctx"], rng=np.random.default_rng(0))
-print("input :", tok.tokenize(tok.decode(x[0])))
-print("target:", tok.tokenize(tok.decode(y[0])))
+print(f"{'position':>8}  {'input':<12} target")
+for t, (a, b) in enumerate(zip(tok.tokenize(tok.decode(x[0])), tok.tokenize(tok.decode(y[0])))):
+    print(f"{t:>8}  {a!r:<12} {b!r}")
 
 # %%
 # Weight decay pulls only the weight matrices towards zero, not the biases, gains or
@@ -120,8 +125,10 @@ print("target:", tok.tokenize(tok.decode(y[0])))
 
 shapes = param_shapes(GPTConfig(vocab_size=tok.vocab_size, **DEMO_SHAPE))
 decayed = decay_names(shapes)
-print(f"decayed: {sorted(n for n in decayed if n.startswith('blocks.0.'))} (and the same in "
-      f"every block) + {sorted(n for n in decayed if not n.startswith('blocks.'))}")
+print("decayed in every block i:",
+      ", ".join(n.removeprefix("blocks.0.") for n in sorted(decayed) if n.startswith("blocks.0.")))
+print("decayed outside the blocks:",
+      ", ".join(sorted(n for n in decayed if not n.startswith("blocks."))))
 n_decayed = sum(int(np.prod(shapes[n])) for n in decayed)
 print(f"{n_decayed:,} of {sum(int(np.prod(v)) for v in shapes.values()):,} parameters are decayed")
 
@@ -146,8 +153,9 @@ model, tokenizer, history = demo_model()
 cfg = model.config
 losses = np.array(history["losses"])
 print(f"{model.n_params:,} parameters: {cfg.n_layer} layers, d_model {cfg.d_model}, "
-      f"{cfg.n_head} heads, d_ff {cfg.d_ff}, {cfg.attention} attention (band "
-      f"{cfg.local_window}), {cfg.activation}; vocabulary {cfg.vocab_size} words")
+      f"{cfg.n_head} heads, d_ff {cfg.d_ff},")
+print(f"{cfg.attention} attention (band {cfg.local_window}), {cfg.activation}; "
+      f"vocabulary {cfg.vocab_size} words")
 print(f"{history['steps']} steps of {s.batch_size} windows of {cfg.n_ctx} tokens, "
       f"in {history['seconds']:.0f} s ({history['tokens_per_second']:,.0f} tokens/s)")
 print(f"loss: first step {losses[0]:.3f} (a uniform guess scores ln V = "
@@ -231,8 +239,8 @@ for name in ("Michael Jordan", "Serena Williams", "Lionel Messi"):
     fast = model.generate(ids, max_new_tokens=N_NEW, temperature=0)
     slow, positions = generate_slow(ids, N_NEW)
     print(f"{tokenizer.decode(fast)!r}")
-    print(f"    same tokens as the slow loop: {bool(np.array_equal(fast, slow))}; positions "
-          f"computed: {positions} without the cache, {len(ids) + N_NEW - 1} with it")
+    print(f"    same as the slow loop: {bool(np.array_equal(fast, slow))}; positions run: "
+          f"{positions} without the cache, {len(ids) + N_NEW - 1} with it")
     assert np.array_equal(fast, slow)
 
 # %%
@@ -242,11 +250,60 @@ for name in ("Michael Jordan", "Serena Williams", "Lionel Messi"):
 # it stray:
 
 ids = tokenizer.encode(prompt("Michael Jordan"))
+print(f"after {tokenizer.decode(ids)!r}:")
 for seed in range(4):
     out = model.generate(ids, max_new_tokens=N_NEW, temperature=2.0, top_k=5, seed=seed)
-    print(f"seed {seed}: {tokenizer.decode(out)!r}")
+    print(f"seed {seed}: {tokenizer.decode(out[len(ids):])!r}")
 
 # %%
 # The model has memorized the corpus so well that it goes on to the next sentence about
 # the same athlete, in the order the corpus lists them. Where in its weights "Michael
 # Jordan -> basketball" is kept, and how to change it, is the subject of part II.
+
+# %%
+# Exercises
+# ---------
+#
+# 1. Show that the learning rate at the last step is the floor, ``min_lr_ratio`` times
+#    the peak, and find the step where the cosine has come down halfway.
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          assert np.isclose(lrs[s.steps], s.lr * s.min_lr_ratio)
+#          middle = s.lr * (1 + s.min_lr_ratio) / 2  # halfway between peak and floor
+#          print(int(np.argmin(np.abs(lrs[s.warmup_steps:] - middle))) + s.warmup_steps)
+#
+#       The cosine is symmetric: halfway down is halfway between the end of the warmup
+#       and the last step.
+#
+# 2. Train the same model for a fifth of the steps and measure its recall on every
+#    template.
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          from minigpt.facts import train_facts_model
+#
+#          short, short_tok, _ = train_facts_model(steps=s.steps // 5, progress=False)
+#          for k in range(len(TEMPLATES)):
+#              print(k, fact_recall(short, short_tok, facts, template=k).accuracy)
+#
+#       Compare with the recalls above: the loss curve says how far from the end of
+#       training a fifth of the steps is, the recalls say what that costs in facts.
+#
+# 3. Generating :math:`N` tokens after a prompt of :math:`P` tokens, how many positions
+#    does the slow loop push through the model (while the sequence fits the context), and
+#    how many the cached one?
+#
+#    .. dropdown:: Solution
+#
+#       The slow loop runs the whole prefix for every new token:
+#       :math:`\sum_{k=0}^{N-1} (P + k) = NP + N(N-1)/2`, quadratic in :math:`N`. The
+#       cache runs the prompt once and then one position per token after the first:
+#       :math:`P + N - 1`. The counts printed above are these two formulas for the
+#       chapter's prompts. Once the sequence outgrows the context of :math:`n_{ctx}`
+#       positions, the slow loop runs a window of :math:`n_{ctx}` each time, and the
+#       quadratic growth becomes linear.

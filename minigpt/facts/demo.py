@@ -3,16 +3,24 @@
 Every fact of :func:`minigpt.data.load_facts` in every sentence template, word tokens,
 alternating dense and banded attention, GELU: trained from scratch in about half a minute
 on two cores, it completes "Michael Jordan plays" with "basketball".
+
+:func:`demo_model` is what the book's chapters call: it trains the model once, keeps the
+checkpoint in a cache folder, and loads it from there afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..checkpoint import load_checkpoint
 from ..config import GPTConfig
 from ..data import Fact, facts_corpus, load_facts
@@ -25,6 +33,9 @@ DEMO_SHAPE = dict(n_ctx=16, n_layer=4, n_head=4, d_model=64, activation="gelu",
                   attention="alternating", local_window=4)
 DEMO_SETTINGS = TrainSettings(steps=1000, batch_size=32, lr=3e-3, warmup_steps=50,
                               eval_every=100, eval_batches=4, seed=0)
+DEMO_CACHE_ENV = "MINIGPT_DEMO_CACHE"  # overrides the default cache folder of demo_model
+_SOURCE_SUFFIXES = (".py", ".csv", ".txt")  # what the cache key hashes: code and data
+_KEY_LENGTH = 16  # hex digits of the cache key kept in the file names
 
 
 def facts_dataset(
@@ -128,3 +139,102 @@ def load_model(path: str | os.PathLike) -> tuple[GPT, Any]:
     model = GPT(ckpt.config, dtype=dtype, params=ckpt.params)
     tokenizer = None if ckpt.tokenizer is None else tokenizer_from_json(ckpt.tokenizer)
     return model, tokenizer
+
+
+def default_cache_dir() -> Path:
+    """The folder :func:`demo_model` keeps its checkpoint in when given none.
+
+    Returns
+    -------
+    Path
+        ``$MINIGPT_DEMO_CACHE`` if set, else ``minigpt/demo`` under ``$XDG_CACHE_HOME``
+        (``~/.cache`` when that is not set either).
+    """
+    if os.environ.get(DEMO_CACHE_ENV):
+        return Path(os.environ[DEMO_CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "minigpt" / "demo"
+
+
+def source_key(seed: int = 0) -> str:
+    """A short hash of minigpt's own source and data files and the seed.
+
+    The checkpoint of :func:`demo_model` is stored under this key, so any change to the
+    library (or another seed) trains a new model instead of reusing an old one.
+
+    Parameters
+    ----------
+    seed : int
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+
+    Examples
+    --------
+    >>> len(source_key()), source_key() == source_key(), source_key(0) == source_key(1)
+    (16, True, False)
+    """
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in _SOURCE_SUFFIXES and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package).as_posix()).encode())
+            digest.update(path.read_bytes())
+    digest.update(f"seed={seed}".encode())
+    return digest.hexdigest()[:_KEY_LENGTH]
+
+
+def demo_model(
+    cache_dir: str | os.PathLike | None = None, seed: int = 0, progress: bool = False
+) -> tuple[GPT, WordTokenizer, dict[str, Any]]:
+    """The trained demo model, trained on first use and loaded from a cache afterwards.
+
+    The first call trains :func:`train_facts_model` with its default settings (about half a
+    minute on two idle cores) and saves the checkpoint and its training history in
+    ``cache_dir``; every later call, in this process or another, loads a fresh copy from
+    there. The files are named by :func:`source_key`, so a changed library retrains.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        Where the checkpoint is kept (created if missing). Default:
+        :func:`default_cache_dir`.
+    seed : int
+        Seed of the initialisation and the batches.
+    progress : bool
+        Show a progress bar while training.
+
+    Returns
+    -------
+    model : GPT
+        A fresh copy: changing its weights does not change the cached checkpoint.
+    tokenizer : WordTokenizer
+    history : dict
+        ``losses`` (one per step), ``evals`` (``[step, loss]`` pairs), ``seconds``
+        (training time when it was trained), ``tokens_per_second``, ``steps`` and
+        ``wall_seconds`` (the whole call that trained it).
+
+    Notes
+    -----
+    Both files are written atomically (:func:`minigpt.atomic.atomic_path`), and a model
+    counts as cached only when both exist: a run interrupted during training leaves no
+    half-written file and is trained again by the next call.
+    """
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = source_key(seed)
+    ckpt = directory / f"facts-{key}.safetensors"
+    log = directory / f"facts-{key}.json"
+    if not (ckpt.is_file() and log.is_file()):
+        directory.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        _, _, result = train_facts_model(seed=seed, out=ckpt, progress=progress)
+        history = {"losses": [float(x) for x in result.losses],
+                   "evals": [[int(s), float(x)] for s, x in result.evals],
+                   "seconds": result.seconds, "tokens_per_second": result.tokens_per_second,
+                   "steps": result.step, "wall_seconds": time.perf_counter() - t0}
+        with atomic_path(log) as tmp:
+            Path(tmp).write_text(json.dumps(history), encoding="utf-8")
+    model, tokenizer = load_model(ckpt)
+    return model, tokenizer, json.loads(log.read_text(encoding="utf-8"))

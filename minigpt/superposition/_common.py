@@ -9,6 +9,7 @@ and the given value the same way.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,12 @@ import numpy as np
 # Adam as torch.optim.Adam's defaults (no weight decay), for every optimization here.
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+TEXT_WIDTH = 86  # summaries and tables fit a terminal and the book's text column
+
+
+def _wrap(text: str, width: int = TEXT_WIDTH) -> str:
+    """Each line of ``text`` folded at word boundaries to at most ``width`` characters."""
+    return "\n".join(textwrap.fill(line, width) if line else "" for line in text.split("\n"))
 
 
 def _check_int(name: str, value: Any, minimum: int = 1) -> int:

@@ -126,6 +126,16 @@ def test_neighbour_angles():
     w = np.stack([np.cos(angles), np.sin(angles)])
     np.testing.assert_allclose(neighbour_angles(w), 72.0, rtol=1e-12)
     assert neighbour_angles(np.zeros((2, 3))).size == 0
+    assert neighbour_angles(np.array([[1.0], [0.0]])).size == 0  # one direction: no angle
+
+
+def test_neighbour_angles_leave_out_the_empty_side_of_the_circle():
+    for theta in (90.0, 100.0, 260.0):  # two directions: the one angle between them
+        t = np.radians([0.0, theta])
+        angles = neighbour_angles(np.stack([np.cos(t), np.sin(t)]))
+        np.testing.assert_allclose(angles, [min(theta, 360.0 - theta)], atol=1e-9)
+    t = np.radians([0.0, 60.0, 120.0])  # three on one side: the 240-degree gap is no angle
+    np.testing.assert_allclose(neighbour_angles(np.stack([np.cos(t), np.sin(t)])), [60.0, 60.0])
     with pytest.raises(ValueError, match="2-dimensional"):
         neighbour_angles(np.ones((3, 4)))
 
@@ -137,7 +147,7 @@ def test_dense_features_keep_the_two_most_important_orthogonally(seed):
     r = train_toy_model(5, 2, sparsity=0.0, importance_decay=0.9, steps=TRAIN_STEPS, seed=seed)
     assert r.n_represented == 2
     assert np.all(r.metrics.norms[:2] > 0.5) and np.all(r.metrics.norms[2:] < 0.1)
-    np.testing.assert_allclose(neighbour_angles(r.w), [90.0, 270.0], atol=3.0)
+    np.testing.assert_allclose(neighbour_angles(r.w), [90.0], atol=3.0)
     np.testing.assert_allclose(r.metrics.dimensionality[:2], 1.0, atol=0.05)
 
 

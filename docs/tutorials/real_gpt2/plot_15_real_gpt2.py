@@ -2,11 +2,14 @@
 15. A real GPT-2
 ================
 
+*Beyond the video:* its model is GPT-3 (:video:`2:15` recalls the architecture); GPT-2
+is the same architecture with published weights.
+
 Every model in this book so far was made here. GPT-2's weights are public, and its
 architecture is the one this book built: pre-LayerNorm blocks, GELU, learned positions, an
 unembedding tied to the token embedding. Loading them is bookkeeping: the arrays get other
 names, some are stored transposed, and text becomes ids by GPT-2's own tokenizer,
-byte-level byte-pair encoding (BPE). This chapter does both on numpy alone, with a small
+byte-level byte-pair encoding (:term:`BPE`). This chapter does both on numpy alone, with a small
 random model and a handful of hand-written merges standing in for the downloaded ones
 (these pages are built offline).
 """
@@ -57,11 +60,12 @@ from minigpt.hf import BLOCK_NAMES, config_from_hf, load_hf_gpt2, save_hf_gpt2, 
 cfg = mg.GPTConfig(vocab_size=50257, n_ctx=1024, n_layer=2, n_head=4, d_model=64)
 model = mg.GPT(cfg, seed=0)
 state = to_hf_gpt2(model.params)  # what GPT2LMHeadModel.state_dict() would hold
+print(f"{'minigpt: blocks.0.':<20} {'shape':>9}   {'GPT-2: transformer.h.0.':<23} {'shape':>9}")
 for hf, name, transposed in BLOCK_NAMES:
     ours, theirs = model.params[f"blocks.0.{name}"], state[f"transformer.h.0.{hf}"]
     assert np.array_equal(ours, theirs.T if transposed else theirs)
-    print(f"blocks.0.{name:<11} {str(ours.shape):>9}   transformer.h.0.{hf:<19} "
-          f"{str(theirs.shape):>9}{'   transposed' if transposed else ''}")
+    print(f"{name:<20} {str(ours.shape):>9}   {hf:<23} {str(theirs.shape):>9}"
+          f"{'  transposed' if transposed else ''}")
 C = cfg.d_model
 w_qkv, c_attn = model.params["blocks.0.attn.w_qkv"], state["transformer.h.0.attn.c_attn.weight"]
 assert np.array_equal(w_qkv[:C], c_attn[:, :C].T)  # W_q: the first C rows, the first C columns
@@ -81,9 +85,9 @@ gpt3_small = mg.gpt3_config("small")
 assert gpt2_small == dataclasses.replace(gpt3_small, n_ctx=gpt3_small.n_ctx // 2)
 n_gpt2, n_gpt3 = mg.count_params(gpt2_small), mg.count_params(gpt3_small)
 assert n_gpt3 - n_gpt2 == (gpt3_small.n_ctx - gpt2_small.n_ctx) * gpt2_small.d_model
-print(f"GPT-2 small: {n_gpt2:,} parameters; GPT-3 Small: {n_gpt3:,}; the difference, "
-      f"{n_gpt3 - n_gpt2:,}, is {gpt3_small.n_ctx - gpt2_small.n_ctx} more positions "
-      f"x {gpt2_small.d_model}")
+print(f"GPT-2 small: {n_gpt2:,} parameters; GPT-3 Small: {n_gpt3:,};")
+print(f"the difference, {n_gpt3 - n_gpt2:,}, is {gpt3_small.n_ctx - gpt2_small.n_ctx} more "
+      f"positions x {gpt2_small.d_model}")
 
 # %%
 # A Hugging Face folder, and back
@@ -157,7 +161,9 @@ print(f"GPT-2: {gpt2_small.vocab_size - len(BYTE_TO_CHAR) - 1:,} merges; here: {
 vocab = list(BYTE_TO_CHAR) + [a + b for a, b in MERGES]
 tok = GPT2Tokenizer(vocab, MERGES)
 ids = tok.encode(sentence)
-print(f"{tok}: {tok.tokenize(sentence)} = {ids.tolist()}")
+print(tok)
+print(tok.tokenize(sentence))
+print(ids.tolist())
 assert tok.tokenize(sentence) == ["Michael", "ĠJordan", "Ġplays", "Ġbas", "ket", "ball"]
 assert tok.decode(ids) == sentence
 other = "Michael Jordan joue au basket 🏀"  # letters it has no merges for: still bytes
@@ -215,11 +221,54 @@ loaded, loaded_tok = load_hf_gpt2(folder)
 assert np.array_equal(loaded_tok.encode(sentence), ids)
 assert np.array_equal(loaded.forward(ids), model.forward(ids))
 with open(os.path.join(folder, "vocab.json"), encoding="utf-8") as f:
-    print(f"vocab.json: {len(json.load(f))} tokens; the model reads {sentence!r} as "
-          f"{len(ids)} ids and gives logits of shape {loaded.forward(ids).shape}")
+    print(f"vocab.json: {len(json.load(f))} tokens; the model reads {sentence!r}")
+print(f"as {len(ids)} ids and gives logits of shape {loaded.forward(ids).shape}")
 
 # %%
 # Pointed at a download of ``gpt2``, the same call gives GPT-2 itself: its own merges, its
 # twelve blocks, and the function this book has computed all along.
 
 shutil.rmtree(folder)
+
+# %%
+# Exercises
+# ---------
+#
+# 1. Add the merge ``("Ġbas", "ket")`` (and then ``("Ġbasket", "ball")``) to ``MERGES``.
+#    How many tokens does the sentence take now, and what must be added to the vocabulary?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          more = MERGES + [("Ġbas", "ket"), ("Ġbasket", "ball")]
+#          bigger = GPT2Tokenizer(list(BYTE_TO_CHAR) + [a + b for a, b in more], more)
+#          print(bigger.tokenize(sentence))  # ..., 'Ġbasketball'
+#
+#       Each merge adds its joined token to the vocabulary; with both, *basketball* is one
+#       token and the sentence takes four.
+#
+# 2. Check the layout rule on the MLP's down-projection: which GPT-2 tensor holds column
+#    :math:`i` of :math:`W_{down}`, the direction neuron :math:`i` adds?
+#
+#    .. dropdown:: Solution
+#
+#       ``transformer.h.0.mlp.c_proj.weight`` is stored :math:`(F, C)`, the transpose of
+#       minigpt's :math:`(C, F)`, so the column is a *row* there:
+#
+#       .. code-block:: python
+#
+#          w_down = model.params["blocks.0.mlp.w_down"]
+#          c_proj = state["transformer.h.0.mlp.c_proj.weight"]
+#          assert np.array_equal(w_down[:, 7], c_proj[7])
+#
+# 3. Why does GPT-2's tokenizer cut the text into words before merging, so that no merge
+#    crosses a space?
+#
+#    .. dropdown:: Solution
+#
+#       Without the cut, frequent pairs across word boundaries (the end of one word and
+#       the space and start of the next) would be merged into tokens that mix words, and
+#       the same word would be split differently depending on its neighbours. With it,
+#       every word is tokenized the same way wherever it stands, and the leading space
+#       makes " Jordan" and "Jordan" different tokens.

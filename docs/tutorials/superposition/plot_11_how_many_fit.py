@@ -2,10 +2,12 @@
 11. How many fit
 ================
 
+*In the video:* :video:`17:04`.
+
 In :math:`d` dimensions exactly :math:`d` directions can be perpendicular. The video's
 real point is what happens when "nearly" is good enough: the number of directions that
 are all within some tolerance of perpendicular then grows *exponentially* with :math:`d`,
-a consequence of the Johnson-Lindenstrauss lemma, and that could be why large models hold
+a consequence of the :term:`Johnson-Lindenstrauss lemma`, and that could be why large models hold
 so many more features than they have dimensions. The last chapter showed that one
 particular tolerance, 89 to 91 degrees, is out of reach at the video's size. This one
 measures the growth itself: how many directions fit for a range of tolerances and
@@ -171,9 +173,10 @@ per_dim = {}
 for band in bands:
     top = max((r for r in rows if r.band_deg == band), key=lambda r: r.d)
     per_dim[band] = top.n_found / top.d
-    print(f"{band_label(band):>9} (c = {top.cos_tol:.3f}): d = {top.d}, found {top.n_found} "
-          f"({per_dim[band]:.1f} per dimension), Welch allows at most "
-          f"{top.n_welch:.0f} ({top.n_welch / top.d:.1f} per dimension)")
+    print(f"{band_label(band):>9} (c = {top.cos_tol:.3f}), d = {top.d}: found {top.n_found} "
+          f"({per_dim[band]:.1f} per dimension);")
+    print(f"{'':>9} Welch allows at most {top.n_welch:.0f} ({top.n_welch / top.d:.1f} per "
+          f"dimension)")
 assert per_dim[bands[0]] > 4 and per_dim[bands[-1]] == 1.0 == top.n_welch / top.d
 widest = sorted((r for r in rows if r.band_deg == bands[0]), key=lambda r: r.d)
 assert np.all(np.diff([r.n_found for r in widest], n=2) >= 0)  # the steps keep growing
@@ -190,25 +193,73 @@ assert np.all(np.diff([r.n_found for r in widest], n=2) >= 0)  # the steps keep 
 # ---------------------
 #
 # The bounds cost nothing to evaluate at any size. At GPT-3's width, how many directions
-# do random choices guarantee, and how many could any arrangement hold, for the video's band
-# and for wider ones?
+# can certainly be had, and how many could any arrangement hold, for the video's band and
+# for wider ones? Certainly :math:`d`: the axes themselves are exactly perpendicular.
+# Random directions guarantee more only once the union bound's count passes :math:`d`; the
+# table gives the larger of the two, and says which it is.
 
 d_gpt3 = mg.gpt3_config("175B").d_model
 print(f"d = {d_gpt3:,}")
-print(f"{'band':>9} {'c':>7} {'random (union bound)':>22} {'Welch upper bound':>19}")
+print(f"{'band':>9} {'c':>7} {'at least':>10}  {'from':<28} {'Welch: at most':>16}")
 for band in (1.0, 2.0, 5.0, 10.0):
     c = band_to_cos_tol(band)
-    low = jl_packing_n(d_gpt3, c)
+    random_n = jl_packing_n(d_gpt3, c)
     high = welch_max_n(d_gpt3, c, max_order=WELCH_ORDERS)
-    high_text = f"{high:.3g}" if math.isfinite(high) else f"none (orders <= {WELCH_ORDERS})"
-    print(f"{band_label(band):>9} {c:>7.4f} {low:>22.3g} {high_text:>19}")
+    high_text = f"{high:.3g}" if math.isfinite(high) else f"no bound (k <= {WELCH_ORDERS})"
+    if random_n > d_gpt3:
+        low, source = f"{random_n:.3g}", "random directions"
+    else:
+        low, source = f"{d_gpt3:,}", f"the axes (random: {random_n:.3g})"
+    print(f"{band_label(band):>9} {c:>7.4f} {low:>10}  {source:<28} {high_text:>16}")
 print(f"dimensions per factor e for 89-91 degrees: 4 / c^2 = {4 / band_to_cos_tol(1.0) ** 2:,.0f}")
 
 # %%
 # Both halves of the video's claim hold, once stated with care. The number of nearly
 # perpendicular directions does grow exponentially with the dimension, at a rate set by
 # the square of the tolerance. For a band as narrow as 89-91 degrees it takes the number
-# of dimensions printed above to gain one factor :math:`e`, so at GPT-3's width random
-# directions guarantee almost nothing in that band; a few degrees wider, and the
-# guaranteed count is astronomically larger than the width. Whether a model *uses* that
+# of dimensions printed above to gain one factor :math:`e`, so at GPT-3's width the
+# union bound guarantees fewer random directions in that band than the axes already
+# give; a few degrees wider, and the guaranteed count is astronomically larger than the
+# width. Whether a model *uses* that
 # room is a different question, which the next chapters take up.
+#
+# Exercises
+# ---------
+#
+# 1. How many dimensions does the Johnson-Lindenstrauss lemma ask for 10,000 points at
+#    :math:`\epsilon = 0.1`, and for a million points? Why does the original dimension
+#    not matter?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          print(jl_min_dim(10_000, 0.1), jl_min_dim(1_000_000, 0.1))
+#
+#       The bound grows with :math:`\ln n`: a hundred times more points adds only a
+#       constant. It holds for any original dimension because a random projection of
+#       one fixed vector concentrates its length whatever the dimension it came from.
+#
+# 2. For the video's band, :math:`c = \sin 1^\circ`, at what width :math:`d` does the
+#    union bound's :math:`e^{d c^2 / 4}` first exceed :math:`d` itself?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          c = band_to_cos_tol(1.0)
+#          d = next(d for d in range(1, 10**7) if jl_packing_n(d, c) > d)
+#          print(d)
+#
+#       Far beyond GPT-3's width: below it, the axes beat random choice, as the
+#       table above shows at :math:`d = 12{,}288`.
+#
+# 3. Why does the table print "no bound" for the wide bands at GPT-3's width?
+#
+#    .. dropdown:: Solution
+#
+#       Welch's bound of order :math:`k` applies only when :math:`t B_k < 1`, with
+#       :math:`t = c^{2k}` and :math:`B_k = \binom{d+k-1}{k}`. For a wide band and a
+#       large :math:`d`, :math:`B_k` outgrows :math:`c^{-2k}` at every order up to the
+#       largest tried, so none of the bounds says anything: the capacity there is beyond
+#       what these bounds can cap.

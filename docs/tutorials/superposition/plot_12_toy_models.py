@@ -2,6 +2,8 @@
 12. Toy models of superposition
 ===============================
 
+*In the video:* :video:`17:04`, and the Anthropic paper it cites there.
+
 Room for many nearly perpendicular directions (chapter 11) does not mean a model will use
 it. Packing more features than dimensions has a price: features that share dimensions
 leak into each other. Anthropic's *Toy Models of Superposition* (Elhage et al. 2022) shows
@@ -9,7 +11,7 @@ when a trained model pays it, with the smallest model that can: squeeze :math:`n
 through :math:`m < n` dimensions and rebuild them. When the features are dense, the model
 keeps the :math:`m` most important ones, each on its own axis, and drops the rest. When
 they are sparse, two features are rarely active together, leaking is cheap, and the model
-stores more features than it has dimensions: superposition, chosen by training.
+stores more features than it has dimensions: :term:`superposition`, chosen by training.
 """
 
 # %%
@@ -90,7 +92,7 @@ importance = importance_weights(5, DEFAULT_IMPORTANCE_DECAY, dtype=np.float64)
 _, grads = toy_loss_and_grads(params, x, importance)
 check = mg.gradcheck(lambda w, b: toy_loss_and_grads({"w": w, "b": b}, x, importance)[0],
                      [params["w"], params["b"]], [grads["w"], grads["b"]])
-print(check)
+print(f"gradcheck: {check.n_checked} entries, worst error {check.max_error:.1e}, ok {check.ok}")
 assert check.ok
 
 # %%
@@ -113,12 +115,12 @@ def show(a, decimals=2):
     return np.array2string(np.round(a, decimals) + 0.0, precision=decimals, floatmode="fixed")
 
 
-print(f"{'S':>5} {'represented':>11}  {'||W_i||':<30} {'D_i':<30} {'b':<36} angles between "
-      f"neighbours")
 for r in results:
     m = r.metrics
-    print(f"{r.sparsity:>5} {r.n_represented:>6} of {r.n}  {show(m.norms):<30} "
-          f"{show(m.dimensionality):<30} {show(r.b):<36} {show(neighbour_angles(r.w), 1)}")
+    print(f"S = {r.sparsity}: {r.n_represented} of {r.n} represented")
+    print(f"    angles between neighbouring directions {show(neighbour_angles(r.w), 1)}")
+    print(f"    ||W_i|| {show(m.norms)}   D_i {show(m.dimensionality)}")
+    print(f"    b       {show(r.b)}")
     assert abs(m.dimensionality.sum() - r.m) < 0.05
 dense, sparse = results[0], [r for r in results if r.sparsity >= 0.9]
 pairs = [r for r in results if r.n_represented == 4]
@@ -184,3 +186,44 @@ fig.tight_layout()
 # :math:`m` features if they are sparse, each a direction that overlaps a little with the
 # others, and then no single neuron or axis stands for one feature. The next chapter asks
 # the same question of an MLP that stores facts.
+
+# %%
+# Exercises
+# ---------
+#
+# 1. Work out the dimensionality :math:`D_i` of a feature in a regular pentagon of unit
+#    vectors by hand, and compare it with the printed values at high sparsity.
+#
+#    .. dropdown:: Solution
+#
+#       With unit vectors, :math:`D_i = 1 / \sum_j \cos^2\theta_{ij}`, the sum over all
+#       five directions including itself: :math:`1 + 2\cos^2 72^\circ + 2\cos^2 144^\circ
+#       = 5/2`, so :math:`D_i = 2/5`. The five add up to the two dimensions, as every row
+#       of the table does.
+#
+# 2. Give all five features the same importance (``importance_decay=1.0``) and train the
+#    dense model again. Which two does it keep now?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          from minigpt.superposition import train_toy_model
+#
+#          equal = train_toy_model(5, 2, sparsity=0.0, importance_decay=1.0, seed=0)
+#          print(show(equal.metrics.norms))
+#
+#       With equal importances nothing singles out a pair: which features win depends on
+#       the random start (try other seeds), and the loss no longer prefers one choice.
+#
+# 3. In the antipodal arrangement, feature :math:`j` leaks *negatively* into its partner
+#    :math:`i`. Why does the ReLU make that leak harmless, and why would a positive leak
+#    not be?
+#
+#    .. dropdown:: Solution
+#
+#       When only :math:`j` is active, :math:`x'_i = \mathrm{ReLU}(W_i \cdot W_j\, x_j
+#       + b_i)` with :math:`W_i \cdot W_j < 0`: the argument is negative and the ReLU
+#       returns exactly 0, the right answer. A positive overlap would pass through the
+#       ReLU as a false reading of :math:`i`, which is why the pentagon, whose neighbours
+#       overlap positively, needs the negative biases printed above.

@@ -2,10 +2,13 @@
 13. Facts per neuron
 ====================
 
+*In the video:* :video:`17:04`, where the neurons of one GPT-3 MLP (chapter 3 counts them)
+could probe many more features than there are neurons.
+
 The MLP built by hand in chapter 7 spends one neuron per fact. The video closes by
 suggesting that a real MLP does better: with many more nearly perpendicular directions
 than dimensions, a layer of :math:`F` neurons could hold far more than :math:`F` facts,
-each fact spread over many neurons. That is a claim about capacity, and capacity can be
+each fact spread over many neurons (:term:`superposition`). That is a claim about capacity, and capacity can be
 counted. Here MLPs of several widths are *trained*, with minigpt's own operations, to
 store the sports of made-up people, and the largest number of facts each width recalls is
 measured: in facts per neuron, and in bits per parameter.
@@ -88,7 +91,7 @@ names = ("w_up", "b_up", "w_down", "b_down")
 check = mg.gradcheck(
     lambda *p: facts_loss_and_grads(dict(zip(names, p)), small.E, small.B, small.sport)[0],
     [params[k] for k in names], [grads[k] for k in names])
-print(check)
+print(f"gradcheck: {check.n_checked} entries, worst error {check.max_error:.1e}, ok {check.ok}")
 assert check.ok
 
 # %%
@@ -102,7 +105,8 @@ assert check.ok
 people = make_people(256, d=32, n_sports=8, seed=0)
 K = int(people.first.max()) + 1
 print(f"{people.n} people, {K} first names and {K} last names (about {PEOPLE_PER_NAME} people "
-      f"per name), {people.B.shape[0]} sports, d = {people.E.shape[1]}")
+      f"per name),")
+print(f"{people.B.shape[0]} sports, d = {people.E.shape[1]}")
 params, fit = train_fact_mlp(people, 16)
 print(f"F = {fit.width} neurons: recall {fit.recall:.1%} after {fit.steps} steps, "
       f"{people.n / fit.width:.0f} facts per neuron")
@@ -110,9 +114,9 @@ seen = {}
 mlp_forward(people.E, params["w_up"], params["b_up"], params["w_down"], params["b_down"],
             activation=ACTIVATION, tap=lambda name, value: seen.setdefault(name, value))
 active = seen["post"] > 0  # (N, F): which neurons fire for which person
-print(f"neurons active per person: mean {active.sum(axis=1).mean():.1f} of {fit.width}; "
-      f"people each neuron fires for: {active.sum(axis=0).min()} to {active.sum(axis=0).max()} "
-      f"of {people.n}")
+print(f"neurons active per person: mean {active.sum(axis=1).mean():.1f} of {fit.width}")
+print(f"people each neuron fires for: {active.sum(axis=0).min()} to "
+      f"{active.sum(axis=0).max()} of {people.n}")
 assert fit.recall >= TARGET_RECALL and people.n > fit.width
 
 # %%
@@ -133,7 +137,7 @@ per_neuron = [r.facts_per_neuron for r in result.rows]
 assert min(per_neuron) > 1 and max(per_neuron) < 1.5 * min(per_neuron)
 assert max(r.bits_per_param for r in result.rows) < ALLEN_ZHU_LI_BITS
 
-fig, (ax, ax_runs, ax_bits) = plt.subplots(1, 3, figsize=(13, 3.6))
+fig, (ax, ax_runs, ax_bits) = plt.subplots(3, 1, figsize=(6.5, 10))  # stacked, full width
 plot_facts_per_neuron(result, ax=ax)
 ax.set_title(f"d = {result.rows[0].d}, {result.rows[0].n_sports} sports", fontsize=9)
 for k, row in enumerate(result.rows):
@@ -169,3 +173,38 @@ fig.tight_layout()
 # not need to be spent one per fact. They store facts in superposition, each fact a
 # direction in the space of neuron activations, and the capacity is counted in bits per
 # parameter rather than facts per neuron.
+#
+# Exercises
+# ---------
+#
+# 1. With only two sports a fact carries one bit. Measure one width with
+#    ``n_sports=2``: does it store more facts than with eight sports, and more bits?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          two = facts_per_neuron(widths=(16,), n_sports=2)
+#          print(two.to_table())
+#
+#       Compare its *N stored* and *bits* with the row for :math:`F = 16` above. Fewer
+#       bits per fact leave room for more facts; whether the bits stay the same is the
+#       question "is capacity counted in bits?" put to the test.
+#
+# 2. Why is the number of facts a width stores roughly proportional to the width?
+#
+#    .. dropdown:: Solution
+#
+#       The parameters are :math:`2Fd + F + d`: for a fixed :math:`d` they grow in
+#       proportion to :math:`F`. If each stored bit costs a roughly fixed number of
+#       parameters, the facts stored grow the same way, which is the nearly constant
+#       *facts/neuron* column.
+#
+# 3. In the example above each person sets off many of the neurons. What would the
+#    video's one-neuron-per-fact MLP show in the same measurement?
+#
+#    .. dropdown:: Solution
+#
+#       Exactly one active neuron per person, and each neuron active for exactly one
+#       person (chapter 7's ReLU construction with perpendicular directions). Here the
+#       printed counts are far from that: every fact is a pattern over many neurons.

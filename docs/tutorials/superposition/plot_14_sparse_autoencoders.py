@@ -2,9 +2,12 @@
 14. Sparse autoencoders
 =======================
 
+*In the video:* the end of :video:`17:04`, where it names sparse autoencoders, and the
+further reading of :video:`21:37`.
+
 If a layer stores its features as directions that overlap (chapters 12 and 13), then no
 single neuron stands for a single feature, and reading neurons one by one shows mixtures.
-The video names the tool researchers use to undo the mixing: the *sparse autoencoder*.
+The video names the tool researchers use to undo the mixing: the *sparse autoencoder* (:term:`SAE`).
 It rewrites every activation vector as a sparse, nonnegative combination of many more
 learned directions than the layer has neurons; if the underlying features are sparse, the
 cheapest such rewriting tends to use the true feature directions. This chapter builds one
@@ -77,6 +80,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minigpt as mg
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 from minigpt.superposition import (
     best_match_cosines,
     data_scale,
@@ -89,8 +93,6 @@ from minigpt.superposition import (
     sae_on_model,
 )
 from minigpt.superposition.sae import DEFAULT_P_ACTIVE, RECOVERED_COS
-
-from _shared import demo_model  # the trained demo model, trained once and cached
 
 # %%
 # The backward, checked
@@ -108,7 +110,7 @@ _, grads, _ = sae_loss_and_grads(p, x_small, scale, l1=0.3)
 names = ("w_enc", "b_enc", "w_dec", "b_dec")
 check = mg.gradcheck(lambda *q: sae_loss_and_grads(dict(zip(names, q)), x_small, scale, 0.3)[0],
                      [p[k] for k in names], [grads[k] for k in names])
-print(check)
+print(f"gradcheck: {check.n_checked} entries, worst error {check.max_error:.1e}, ok {check.ok}")
 assert check.ok
 
 # %%
@@ -123,11 +125,12 @@ assert check.ok
 
 x, features = planted_features(seed=0)
 print(f"{x.shape[0]:,} samples of d = {x.shape[1]}, {len(features)} planted features "
-      f"({len(features) / x.shape[1]:.0f} per dimension), each active with probability "
-      f"{DEFAULT_P_ACTIVE}: {DEFAULT_P_ACTIVE * len(features):.1f} active per sample on average")
+      f"({len(features) / x.shape[1]:.0f} per dimension),")
+print(f"each active with probability {DEFAULT_P_ACTIVE}: "
+      f"{DEFAULT_P_ACTIVE * len(features):.1f} active per sample on average")
 axes_cos = best_match_cosines(np.abs(features), np.eye(x.shape[1]))
-print(f"best |cos| of a planted feature with any single axis: median {np.median(axes_cos):.3f}, "
-      f"max {axes_cos.max():.3f}")
+print(f"best |cos| of a planted feature with any single axis: median "
+      f"{np.median(axes_cos):.3f}, max {axes_cos.max():.3f}")
 
 # %%
 # Far from 1: reading one coordinate at a time shows mixtures. Now train an SAE with twice
@@ -146,7 +149,7 @@ print(f"recovered: best cosine > {RECOVERED_COS}")
 assert axes_cos.max() < RECOVERED_COS
 assert recoveries["TopK"].sae.dead_fraction > recoveries["ReLU + L1"].sae.dead_fraction
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+fig, axes = plt.subplots(3, 1, figsize=(6.5, 9.5))  # stacked: each panel at full width
 for ax, (name, r) in zip(axes, recoveries.items()):
     plot_recovery(r, ax=ax)
     ax.set_title(f"{name}: " + ax.get_title(), fontsize=9)
@@ -180,8 +183,9 @@ fig.tight_layout()
 model, tokenizer, _ = demo_model()
 on_model = sae_on_model(model, tokenizer)
 print(on_model.to_table())
-print("best own latent's coverage, by sport:",
-      {s: round(float(c), 2) for s, c in zip(on_model.sports, on_model.sport_coverage)})
+print("share of a sport's players its best own latent fires for:")
+for sport, c in zip(on_model.sports, on_model.sport_coverage):
+    print(f"{sport:>12} {c:.2f}")
 assert on_model.sae.explained_variance > 0.9
 assert on_model.n_sports_covered == len(on_model.sports)
 assert on_model.n_people_covered < on_model.n_people / 2
@@ -212,6 +216,46 @@ fig.tight_layout()
 # that an SAE's dictionary is a choice made by its training, not a list of the model's
 # true features.
 #
-# That is where this book ends, and where the research the video points to begins: the
+# That is where the video's story ends, and where the research it points to begins: the
 # video's clean picture, one neuron per fact, gives way in a trained model to facts spread
 # over many neurons in superposition, and tools like this one try to read them back out.
+# The last chapter leaves the toy models for a real one: GPT-2, whose weights are public,
+# read and written by the same code.
+#
+# Exercises
+# ---------
+#
+# 1. Train the ReLU SAE on the planted features with a larger L1 penalty. What happens to
+#    the mean L0, the explained variance and the recovery?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          for l1 in (0.3, 1.0, 3.0):
+#              print(l1, recover_planted_features(l1=l1, seed=0).to_table())
+#
+#       A larger :math:`\lambda` buys sparsity (fewer active latents) with reconstruction:
+#       the explained variance falls, and past some point latents go dead and features
+#       are no longer recovered. The penalty is the dial between the two terms of the
+#       loss.
+#
+# 2. Why does the decoder keep its columns at unit norm? What would the L1 penalty do
+#    without that constraint?
+#
+#    .. dropdown:: Solution
+#
+#       The penalty is on :math:`z`, and :math:`\hat x = z W_{dec}^T` is unchanged if a
+#       latent is halved and its column doubled. Without the constraint the training
+#       would shrink every latent and grow the columns, lowering the penalty without
+#       becoming any sparser.
+#
+# 3. A latent that never fires is *dead*. Why does TopK leave more dead latents than
+#    the ReLU version here?
+#
+#    .. dropdown:: Solution
+#
+#       TopK lets exactly :math:`k` latents through per input, and a latent that never
+#       ranks among the top :math:`k` gets no gradient from the reconstruction, so once
+#       behind it stays behind. The ReLU version lets any latent with a positive
+#       pre-activation fire and learn.

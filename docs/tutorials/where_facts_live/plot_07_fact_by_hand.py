@@ -2,13 +2,15 @@
 7. Building a fact by hand
 ==========================
 
+*In the video:* :video:`6:07`, and the caveat of :video:`17:04`.
+
 Chapter 2 stored two facts in an MLP of two neurons. The video's construction is general:
 give every first name, every last name and every sport its own direction, and give every
 person one neuron that asks "this first name *and* this last name?" and, when the answer is
 yes, adds the direction of that person's sport. Here it is built for every athlete in
 minigpt's fact bank at once. While there is a dimension for every name and sport the
 arithmetic is exact; when there are more names than dimensions, the directions can only be
-*nearly* perpendicular, and the facts start to interfere.
+*nearly* perpendicular (:term:`superposition`), and the facts start to interfere.
 """
 
 # %%
@@ -86,7 +88,8 @@ lasts = {f.last for f in facts}
 C = len(firsts) + len(lasts) + len(sports(facts))
 mlp = build_fact_mlp(facts, d_model=C)  # ReLU, exactly orthogonal directions
 print(f"{len(facts)} facts: {len(firsts)} first names + {len(lasts)} last names + "
-      f"{len(sports(facts))} sports = {C} features; exactly orthogonal: {mlp.exact}")
+      f"{len(sports(facts))} sports = {C} features")
+print(f"exactly orthogonal: {mlp.exact}")
 print(f"w_up {mlp.w_up.shape} (one question per person), w_down {mlp.w_down.shape} "
       f"(one answer per person)")
 
@@ -99,8 +102,9 @@ h = fact_neurons(mlp, E)  # (F,)
 on = np.flatnonzero(h > 0)
 print("neurons that fire:", [(mlp.facts[i].name, float(h[i])) for i in on])
 scores = sport_scores(mlp, apply_fact_mlp(mlp, E))  # (S,)
-print("(E + MLP(E)) . B for every sport:",
-      {s: round(float(x), 3) + 0.0 for s, x in zip(mlp.sports, scores)})
+others = np.delete(scores, mlp.sports.index("basketball"))  # (S - 1,)
+print(f"(E + MLP(E)) . B: basketball {scores[mlp.sports.index('basketball')]:+.3f}, the other "
+      f"{others.size} sports between {others.min() + 0.0:+.3f} and {others.max() + 0.0:+.3f}")
 assert list(on) == [facts.index(next(f for f in facts if f.name == "Michael Jordan"))]
 
 # %%
@@ -119,9 +123,9 @@ for act in ("relu", "gelu"):
     X = np.stack([person_vector(mlp, *names) for names in asked.values()])  # (3, C)
     readout[act] = sport_scores(mlp, apply_fact_mlp(mlp, X, activation=act))  # (3, S)
     for name, h_row, row in zip(asked, fact_neurons(mlp, X, activation=act), readout[act]):
-        print(f"{act:>4} {name:>20}: largest neuron {h_row.max() + 0.0:+.3f}, "
+        print(f"{act:>4} {name:>15}: largest neuron {h_row.max() + 0.0:+.3f}, "
               f"basketball {row[mlp.sports.index('basketball')]:+.3f}, "
-              f"most negative sport score {row.min():+.3f}")
+              f"lowest sport {row.min() + 0.0:+.3f}")
 
 # %%
 # With ReLU, only the real person gains a sport. GELU, the smooth ReLU of GPT-2 and GPT-3,
@@ -135,9 +139,9 @@ gelu_minus_1 = float(gelu_forward(np.array([-1.0]))[0][0])
 players = np.array([sum(f.sport == s for f in facts) for s in mlp.sports])  # (S,)
 nobody = sport_scores(mlp, apply_fact_mlp(mlp, np.zeros(C), activation="gelu"))  # (S,)
 print(f"GELU(-1) = {gelu_minus_1:.4f}")
-print("players per sport:         ", dict(zip(mlp.sports, players.tolist())))
-print("scores of a vector that names nobody:",
-      dict(zip(mlp.sports, np.round(nobody, 3).tolist())))
+print(f"{'sport':>10} {'players':>8} {'score of nobody':>16} {'GELU(-1) x players':>19}")
+for sport, n, score in zip(mlp.sports, players, nobody):
+    print(f"{sport:>10} {n:>8} {score:>16.3f} {gelu_minus_1 * n:>19.3f}")
 assert np.allclose(nobody, players * gelu_minus_1)
 
 # %%
@@ -147,8 +151,9 @@ assert np.allclose(nobody, players * gelu_minus_1)
 
 gelu_plus_1 = float(gelu_forward(np.array([1.0]))[0][0])
 basketball = mlp.sports.index("basketball")
-print(f"GELU(1) - GELU(-1) = {gelu_plus_1 - gelu_minus_1:.6f}; Michael Jordan's basketball "
-      f"score above the baseline: {readout['gelu'][0, basketball] - nobody[basketball]:.6f}")
+print(f"GELU(1) - GELU(-1) = {gelu_plus_1 - gelu_minus_1:.6f}")
+print(f"Michael Jordan's basketball score above the baseline: "
+      f"{readout['gelu'][0, basketball] - nobody[basketball]:.6f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 x = np.arange(len(mlp.sports))
@@ -202,9 +207,7 @@ print(f"{len(crowded.directions)} features in {C_small} dimensions; exactly orth
       f"{crowded.exact}")
 for name, values in groups.items():
     print(f"{name:>26}: {values.size:6d} inputs, mean {values.mean():+.3f}, "
-          f"std {values.std():.3f}, above the firing threshold: "
-          f"{np.mean(values > FIRE_THRESHOLD):.2%}")
-print(f"1/sqrt(C) = {1 / np.sqrt(C_small):.3f}")
+          f"std {values.std():.3f}, firing {np.mean(values > FIRE_THRESHOLD):.2%}")
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 bins = np.linspace(-2.2, 2.2, 111)
@@ -223,37 +226,113 @@ fig.tight_layout()
 # threshold: now and then a nobody fires a neuron, or a wrong sport wins. How many facts a
 # width holds before that happens is what :func:`~minigpt.facts.interference_sweep`
 # measures, doubling the number of facts at several widths. A width *holds* its facts
-# while its recall and the share of mixed names that fire a neuron stay within the limits
-# of :func:`~minigpt.facts.breaking_points`:
+# while both hold: its recall stays at least ``MIN_ACCURACY`` and the share of mixed
+# names that fire a neuron at most ``MAX_FALSE_FIRE``
+# (:func:`~minigpt.facts.breaking_points`). The widest stream is pushed further than the
+# others, until the sweep's cost (which grows with the square of the number of facts)
+# says stop:
 
 print(f"holds: recall >= {MIN_ACCURACY:.0%} and mixed names firing <= {MAX_FALSE_FIRE:.0%}")
 rows = interference_sweep(facts, seed=0)
 widths = sorted({r.d_model for r in rows})
+MORE_FACTS = (2048, 4096)  # only for the widest stream
+rows += interference_sweep(facts, widths=widths[-1:], n_facts_list=MORE_FACTS, seed=0)
 print(f"{'facts':>6} {'features':>8}" + "".join(f"{'C = ' + str(w):>16}" for w in widths))
 print(f"{'':>15}" + "".join(f"{'recall / fire':>16}" for _ in widths))
 for n in sorted({r.n_facts for r in rows}):
     cells = {r.d_model: r for r in rows if r.n_facts == n}
-    print(f"{n:>6} {cells[widths[0]].n_features:>8}" + "".join(
-        f"{cells[w].accuracy:>9.1%} / {cells[w].false_fire_rate:<4.0%}" for w in widths))
-points = breaking_points(rows)
-for w, p in points.items():
-    row = next(r for r in rows if r.d_model == w and r.n_facts == p.last_ok)
-    print(f"C = {w:>3}: holds {p.last_ok} facts ({row.n_features} feature directions, "
-          f"{row.n_features / w:.1f} per dimension); first failure at "
-          f"{p.first_failure if p.first_failure else 'none in the sweep'}")
-widest = next(r for r in rows
-              if r.d_model == widths[-1] and r.n_facts == points[widths[-1]].last_ok)
+    features = next(iter(cells.values())).n_features
+    print(f"{n:>6} {features:>8}" + "".join(
+        f"{cells[w].accuracy:>9.1%} / {cells[w].false_fire_rate:<4.0%}" if w in cells
+        else f"{'':>16}" for w in widths))
+
+# %%
+# The two conditions part ways, so each gets its own column below: the largest number
+# of facts before recall first drops below the limit, before mixed names first fire too
+# often, and before either happens (the rule of *holds*). "all N" means no failure up to
+# N, the largest size tried at that width: that width's limit lies beyond the sweep.
+# The last column is the largest size whose directions were still exactly perpendicular.
+
+criteria = {"recall": breaking_points(rows, max_false_fire=1.0),
+            "no false fires": breaking_points(rows, min_accuracy=0.0),
+            "holds (both)": breaking_points(rows)}
+
+
+def capacity(point, tried):
+    """'16' when the next size failed, 'all 1024' when none failed, 'none' if the first did."""
+    if point.first_failure is None:
+        return f"all {tried}"
+    return "none" if point.last_ok is None else str(point.last_ok)
+
+
+print(f"{'C':>5}" + "".join(f"{k:>16}" for k in criteria) + f"{'exact up to':>13}")
+for w in widths:
+    at_w = [r for r in rows if r.d_model == w]
+    tried = max(r.n_facts for r in at_w)
+    exact = max((r.n_facts for r in at_w if r.exact), default=0)
+    print(f"{w:>5}" + "".join(f"{capacity(pts[w], tried):>16}" for pts in criteria.values())
+          + f"{exact:>13}")
+points = criteria["holds (both)"]
+widest = max((r for r in rows if r.d_model == widths[-1]), key=lambda r: r.n_facts)
 assert widest.n_features > widest.d_model  # more directions than dimensions, still recalled
+print(f"C = {widths[-1]}, {widest.n_facts} facts: {widest.n_features} feature directions, "
+      f"{widest.n_features / widest.d_model:.0f} per dimension;")
+print(f"recall {widest.accuracy:.1%}, mixed names firing {widest.false_fire_rate:.2%}")
 
 fig, ax = plt.subplots(figsize=(8, 4.2))
 plot_sweep(rows, ax=ax)
 fig.tight_layout()
 
 # %%
-# Narrow streams break as soon as the features stop fitting; wide ones hold many more
-# facts than they have dimensions, because their random directions are closer to
-# perpendicular and the noise stays well inside the AND gate's margin. This is the
-# video's closing point in miniature: with *nearly* perpendicular directions, the number
-# of things a space can keep apart is not limited by its dimension. Part III measures
-# that claim directly. ``minigpt facts`` prints these tables as its first two steps
-# (:func:`minigpt.facts.story.run_facts_story`).
+# Where the *holds* column equals the last one, a width broke as soon as its features
+# stopped fitting: the first crowded size already let a nobody fire a neuron. Recall is
+# more robust than that. A mixed name puts the neurons of the people it half matches
+# exactly at the gate's edge, 0, and one of them counts as firing as soon as noise lifts
+# it past ``FIRE_THRESHOLD``; a right answer wins by a margin of 1. So a width can go on
+# recalling nearly every fact long after its first false alarm: compare the *recall* and
+# *no false fires* columns. The widest stream holds every
+# size tried, with many more directions than dimensions (the last line above), because
+# its random directions are closer to perpendicular and the noise stays well inside the
+# gate's margin. This is the video's closing point in miniature: with *nearly*
+# perpendicular directions, the number of things a space can keep apart is not limited by
+# its dimension. Part III measures that claim directly. ``minigpt facts`` prints the first
+# of these tables (:func:`minigpt.facts.story.run_facts_story`).
+#
+# Exercises
+# ---------
+#
+# 1. How many dimensions does the exact construction need for :math:`F` people with
+#    :math:`K_1` distinct first names, :math:`K_2` last names and :math:`S` sports, and
+#    how many neurons?
+#
+#    .. dropdown:: Solution
+#
+#       One axis per feature, :math:`C = K_1 + K_2 + S` (the first line of this chapter
+#       prints it for the athletes), and one neuron per person, :math:`F`. A first name
+#       and a last name spelled alike ("Jordan") are two features.
+#
+# 2. Run the sweep with GELU instead of ReLU. Which widths hold fewer facts, and why?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          gelu_rows = interference_sweep(facts, seed=0, activation="gelu")
+#          print(breaking_points(gelu_rows))
+#
+#       Every silent GELU neuron adds :math:`\mathrm{GELU}(-1)` times its sport, so all
+#       :math:`F` neurons leak into the read-out and its noise grows with the number of
+#       facts, not only with the overlaps of the directions (the Notes of
+#       :func:`~minigpt.facts.interference_sweep`). Compare the printed breaking points with
+#       the ReLU ones above.
+#
+# 3. Why is the firing threshold halfway between off (0) and on (1), and what would a
+#    threshold of 0.9 do to the *no false fires* column?
+#
+#    .. dropdown:: Solution
+#
+#       Halfway is the point a noisy input is equally far from both ideal values. A
+#       threshold of 0.9 counts only inputs that are nearly fully on, so fewer mixed
+#       names count as firing and the *no false fires* capacity grows; the neurons'
+#       inputs do not change, only what we call a false alarm. Recall does not depend on
+#       the threshold at all: it asks which sport scores highest.

@@ -2,13 +2,17 @@
 8. Finding facts
 ================
 
+*In the video:* :video:`0:00`, where the video cites research that looked for facts inside
+real models.
+
 The video says facts seem to live in the MLP blocks, citing work that looked inside real
 models. The demo model of chapter 6 learned every athlete's sport by itself; nobody told it
 where to keep them. This chapter looks for them with four tools from interpretability
-research: knock out one layer's output and see whether the facts survive (ablation); break
+research: knock out one layer's output and see whether the facts survive
+(:term:`ablation`); break
 the model's knowledge of *who* the prompt is about and repair one hidden state at a time
-(causal tracing, from the ROME paper); decode the residual stream after every layer as if
-it were the last (the logit lens); and split the answer's score among individual neurons.
+(:term:`causal tracing`, from the ROME paper); decode the residual stream after every layer as if
+it were the last (the :term:`logit lens`); and split the answer's score among individual neurons.
 """
 
 # %%
@@ -74,9 +78,12 @@ it were the last (the logit lens); and split the answer's score among individual
 #    :no-docstring:
 #    :caption: minigpt/interp/neurons.py
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 from minigpt.interp import (
     ablation_sweep,
     causal_trace,
@@ -87,7 +94,13 @@ from minigpt.interp import (
     recall_by_template,
 )
 
-from _shared import demo_model  # the trained demo model, trained once and cached
+WIDTH = 86  # characters per printed line: the summaries below are folded to fit the page
+
+
+def show(text):
+    """Print a summary with each of its lines folded to ``WIDTH`` characters."""
+    for line in text.splitlines():
+        print(textwrap.fill(line, WIDTH, subsequent_indent="    ") if line else "")
 
 # %%
 # What the model knows
@@ -115,7 +128,7 @@ print(recall.to_table())
 
 ablation = ablation_sweep(model, tokenizer)
 print(ablation.to_table())
-print(ablation.summary())
+show(ablation.summary())
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 layers = np.arange(cfg.n_layer)
@@ -152,9 +165,9 @@ assert min(ablation.row("attn", 0, "all", k).accuracy for k in ("zero", "mean"))
 
 trace = causal_trace(model, tokenizer, n_samples=10, seed=0)
 print(trace.to_table())
-print(trace.summary())
+show(trace.summary())
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 2.9))
+fig, axes = plt.subplots(3, 1, figsize=(6.5, 7.5))  # stacked: each panel at full width
 for ax, kind in zip(axes, trace.kinds):
     plot_causal_trace(trace, kind, ax=ax)
     ax.set_title(f"restore {kind}", fontsize=10)
@@ -167,11 +180,15 @@ fig.tight_layout()
 
 trace_long = causal_trace(model, tokenizer, template=3, kinds=["mlp"], n_samples=10, seed=0)
 print(trace_long.to_table())
-for name, t in (("template 0", trace), ("template 3", trace_long)):
-    ie = t.indirect_effect("mlp")  # (L, T)
-    print(f"{name}: MLP indirect effect by layer at the last subject token "
-          f"[{', '.join(f'{v:.3f}' for v in ie[:, t.last] + 0.0)}], at the last prompt token "
-          f"[{', '.join(f'{v:.3f}' for v in ie[:, -1] + 0.0)}]")
+print("\nMLP indirect effect by layer, at the last subject token and at the last prompt token:")
+print(f"{'':>8} {'template 0':>23} {'template 3':>23}")
+print(f"{'':>8}" + f"{'subject':>12}{'last':>11}" * 2)
+ies = [t.indirect_effect("mlp") for t in (trace, trace_long)]  # (L, T) each
+for layer in range(cfg.n_layer):
+    print(f"{'layer ' + str(layer):>8}" + "".join(
+        f"{ie[layer, t.last] + 0.0:>12.3f}{ie[layer, -1] + 0.0:>11.3f}"
+        for t, ie in zip((trace, trace_long), ies)))
+for t, ie in zip((trace, trace_long), ies):
     layer, pos, _ = t.peak("mlp")
     assert pos == len(t.labels) - 1 and ie[:, -1].max() > 10 * ie[:, t.last].max()
 
@@ -203,7 +220,7 @@ lenses = {where: logit_lens(model, tokenizer, where=where) for where in ("last",
 for where, lens in lenses.items():
     print(f"-- decoded at the {where.replace('_', ' ')} token")
     print(lens.to_table())
-    print(lens.summary())
+    show(lens.summary())
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 for ax, lens in zip(axes, lenses.values()):
@@ -225,11 +242,11 @@ assert lenses["last"].top1[-1] == 1.0 and lenses["last_subject"].top1.max() < 0.
 # the strongest one carries, and how many it takes to reach half of it:
 
 neurons = neuron_effects(model, tokenizer)
-print(neurons.to_table(max_facts=8))
+show(neurons.to_table(max_facts=8))
 
 F = cfg.d_ff
 top_layer = neurons.top[:, 0] // F  # (N,) layer of each fact's strongest neuron
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+fig, axes = plt.subplots(3, 1, figsize=(6.5, 8))  # stacked: each panel at full width
 axes[0].hist(neurons.top_share, bins=np.linspace(0, 1, 41))
 axes[0].axvline(neurons.dominance, color="k", ls="--", lw=1, label="one neuron dominates")
 axes[0].set_xlabel("strongest neuron's share of the positive effect")
@@ -242,19 +259,102 @@ counts = neurons.membership.ravel()
 axes[2].hist(counts[counts > 0], bins=np.arange(0.5, counts.max() + 1.5))
 axes[2].set_xlabel(f"facts whose top-{neurons.top_k} list holds the neuron")
 axes[2].set_ylabel("neurons")
-by_layer = ", ".join(f"layer {layer}: {int(np.sum(top_layer == layer))}"
-                     for layer in range(cfg.n_layer))
-fig.suptitle(f"direct effects at the last prompt token; facts whose strongest neuron is in "
-             f"{by_layer}", fontsize=9)
+fig.suptitle("direct effects of the neurons at the last prompt token", fontsize=10)
 fig.tight_layout()
 assert neurons.dominant.mean() < 0.5  # most facts have no single dominant neuron
 
 # %%
+# Who shares the busiest neurons? Count, for every neuron in at least two facts' top
+# lists, how many sports those facts play:
+
+shared = neurons.shared_neurons(int(np.sum(neurons.membership >= 2)))
+n_sports = np.array([len(r["sports"]) for r in shared])  # (n_shared,)
+busiest = shared[:5]
+print(f"{len(shared)} neurons serve two or more facts: {np.sum(n_sports == 1)} of them facts "
+      f"of one sport, {np.sum(n_sports > 1)} facts of several")
+print(f"the {len(busiest)} busiest serve {min(r['n_facts'] for r in busiest)} to "
+      f"{max(r['n_facts'] for r in busiest)} facts each, of "
+      f"{min(len(r['sports']) for r in busiest)} to {max(len(r['sports']) for r in busiest)} "
+      f"sports")
+
+# %%
+# Tracing and neurons, side by side
+# ---------------------------------
+#
+# The tracing's MLP peak (printed above) and the layers of the facts' strongest neurons
+# (the last line of the summary) do not point at the same layer. The two measure
+# different things. Restoring layer 0's MLP output in the corrupted run
+# repairs everything the later layers compute from it: its *indirect* effect includes
+# their work. A neuron's *direct* effect is only what it writes straight onto the answer's
+# logit. Per layer, the share of all positive direct effect, the facts whose strongest
+# neuron sits there, and the tracing's MLP effect at the last token:
+
+positive = np.clip(neurons.effects, 0, None).sum(axis=(0, 2))  # (L,) over facts and neurons
+ie_last = trace.indirect_effect("mlp")[:, -1]  # (L,)
+print(f"{'layer':>5} {'direct effect share':>20} {'strongest neuron of':>20} "
+      f"{'indirect effect':>16}")
+for layer in range(cfg.n_layer):
+    print(f"{layer:>5} {positive[layer] / positive.sum():>20.1%} "
+          f"{int(np.sum(top_layer == layer)):>14} facts {ie_last[layer] + 0.0:>16.3f}")
+early, writes = int(np.argmax(ie_last)), int(np.argmax(positive))
+print(f"largest indirect effect: layer {early}; largest share of the direct effect: layer "
+      f"{writes}")
+
+# %%
+# Read together: the layer whose MLP output matters most when restored (the largest
+# indirect effect) and the layer whose neurons write most of the answer directly (the
+# largest direct share) need not be the same. When they differ, the earlier layer's MLP
+# starts the lookup and the later one writes most of the answer onto the stream, which is
+# what the logit lens showed: the sport is on top after the first layers, and more sure
+# after each.
+#
 # Hardly any fact has a neuron of its own: a typical fact is written by many neurons
-# together (the median count is printed above), and the neurons that matter most are
-# shared by many facts, often of the same sport. That is the video's caveat, measured:
-# the clean one-neuron-per-fact picture of the hand-built MLP (chapter 7) is a way to
-# *understand* how an MLP can store a fact, not how a trained one does. Part III asks how
-# a layer can hold more than it has neurons. ``minigpt facts`` prints every table of this
-# chapter (:func:`minigpt.facts.story.run_facts_story`); the next chapter uses the
+# together (the median count is printed above). The neurons that matter most are shared
+# by many facts; the counts above say how many of them keep to one sport, and the table
+# of the busiest shows that those span several sports. That is the video's caveat,
+# measured: the clean one-neuron-per-fact picture of the hand-built MLP (chapter 7) is a
+# way to *understand* how an MLP can store a fact, not how a trained one does. Part III
+# asks how a layer can hold more than it has neurons. ``minigpt facts`` prints every table
+# of this chapter (:func:`minigpt.facts.story.run_facts_story`); the next chapter uses the
 # tracing's peak to rewrite a fact.
+#
+# Exercises
+# ---------
+#
+# 1. Trace the attention outputs on the long prompt (template 3) as well. At which layer
+#    and position does restoring attention matter most, and what does that say about where
+#    the name travels?
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          trace_attn = causal_trace(model, tokenizer, template=3, kinds=["attn"],
+#                                    n_samples=10, seed=0)
+#          print(trace_attn.to_table())
+#          print(trace_attn.peak("attn"))  # (layer, position, indirect effect)
+#
+#       The peak's position is where attention's output carries the name; a peak at the
+#       last prompt token means attention brings the name there directly, as the
+#       ablation of layer 0's attention suggested.
+#
+# 2. Measure the neurons' direct effects at the last *subject* token instead
+#    (``where="last_subject"``). Why are they a poor guide to this model's facts?
+#
+#    .. dropdown:: Solution
+#
+#       ``neuron_effects(model, tokenizer, where="last_subject")`` reads what the neurons
+#       at the subject write toward the sport. The logit lens found that the decoded
+#       stream at the subject almost never names the sport, and the tracing found the
+#       MLPs there nearly irrelevant: whatever those neurons write is not what the model
+#       uses to answer.
+#
+# 3. Why can restoring one layer's MLP output bring back more probability than that layer's
+#    neurons write onto the answer directly?
+#
+#    .. dropdown:: Solution
+#
+#       The restored output is read by every later attention and MLP block, so the
+#       indirect effect counts what they compute from it too. The direct effect stops at
+#       the unembedding of that one layer's write: it is one term of the logit, with the
+#       rest of the network held fixed.

@@ -2,11 +2,14 @@
 9. Editing a fact
 =================
 
+*In the video:* :video:`6:07`, where each column of :math:`W_{down}` is the answer a
+neuron adds.
+
 If an MLP stores "Michael Jordan plays basketball" as the video describes, a question asks
 (the neurons that fire) and an answer is added (the columns of :math:`W_{down}`), then
 changing the answer should be a matter of changing :math:`W_{down}`, and nothing else. The
 ROME paper (Meng et al. 2022) does exactly that: it reads the down-projection as a
-key-value memory and writes one new pair into it with a change of rank one, chosen to
+:term:`key-value memory` and writes one new pair into it with a change of rank one (a :term:`rank-one edit`), chosen to
 disturb the other keys as little as possible. Here the demo model learns that Michael
 Jordan plays golf, by an edit written with minigpt's own backward pass, and the edit is
 scored the way ROME scores it: did it take, does it hold in other phrasings, and did
@@ -70,6 +73,8 @@ everyone else keep their sport?
 #    :pyobject: finetune_fact
 #    :no-docstring:
 
+from collections import Counter
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -84,9 +89,8 @@ from minigpt.facts import (
     solve_value,
     subject_key,
 )
+from minigpt.facts.demo import demo_model  # trained on first use, then loaded from a cache
 from minigpt.interp import causal_trace
-
-from _shared import demo_model  # the trained demo model, trained once and cached
 
 # %%
 # Where to edit
@@ -141,11 +145,12 @@ print(f"||W' k* + b - v*||: {np.linalg.norm(W_rome @ k_star + b - v_star):.1e} "
       f"(||v*|| = {np.linalg.norm(v_star):.2f}); rank of W' - W: "
       f"{np.linalg.matrix_rank(W_rome - W)}")
 moved = {}
+print(f"change of the layer's output on {len(keys):,} corpus keys:")
+print(f"{'update':>27} {'|dW|':>7} {'mean':>7} {'max':>7}")
 for name, W_new in (("covariance-weighted (ROME)", W_rome), ("plain, C = I", W_plain)):
     moved[name] = np.linalg.norm(keys @ (W_new - W).T, axis=1)  # (N,) change of each output
-    print(f"{name:>27}: |dW| {np.linalg.norm(W_new - W):6.2f}, change of the output on "
-          f"{len(keys):,} corpus keys: mean {moved[name].mean():.3f}, "
-          f"max {moved[name].max():.3f}")
+    print(f"{name:>27} {np.linalg.norm(W_new - W):>7.2f} {moved[name].mean():>7.3f} "
+          f"{moved[name].max():>7.3f}")
 assert moved["covariance-weighted (ROME)"].mean() < moved["plain, C = I"].mean()
 assert np.linalg.norm(W_plain - W) < np.linalg.norm(W_rome - W)
 
@@ -183,19 +188,26 @@ for position, site_layer in sites.items():
     change[position] = float(np.linalg.norm(model.params[name] - old))
     model.params[name][...] = old  # back to the trained model
 
-print(f"{'prompt':<42}{'before':>12}" + "".join(f"{'at ' + p + ' (L' + str(l) + ')':>18}"
+print(f"{'prompt':<38}{'before':>11}" + "".join(f"{'at ' + p + ' (L' + str(l) + ')':>17}"
                                                  for p, l in sites.items()))
 for t in range(len(TEMPLATES)):
-    print(f"{prompt(fact, t):<42}{before[t]:>12}" + "".join(f"{after[p][t]:>18}" for p in sites))
-print(f"{'other athletes still right':<42}{kept_before:>12.1%}"
-      + "".join(f"{kept[p]:>18.1%}" for p in sites))
-print(f"{'|W_down change|':<42}{'':>12}" + "".join(f"{change[p]:>18.2f}" for p in sites))
+    print(f"{prompt(fact, t):<38}{before[t]:>11}" + "".join(f"{after[p][t]:>17}" for p in sites))
+print(f"{'other athletes still right':<38}{kept_before:>11.1%}"
+      + "".join(f"{kept[p]:>17.1%}" for p in sites))
+print(f"{'|W_down change|':<38}{'':>11}" + "".join(f"{change[p]:>17.2f}" for p in sites))
+for position in sites:
+    answers_at = Counter(after[position])
+    print(f"edit at the {position} token: {answers_at[new_sport]} of {len(TEMPLATES)} "
+          f"templates answer {new_sport}"
+          + "".join(f", {n} {word}" for word, n in answers_at.items() if word != new_sport))
 assert all(a == new_sport for a in after["last"]) and kept["last"] >= 0.95
 
 # %%
 # At the tracing peak the edit takes in every phrasing and leaves the other athletes
-# alone. Whether the edit at the subject also takes for this one athlete, and how large a
-# change it needed, is printed above; one edit proves little either way, so score many.
+# alone. The edit at the subject is another story: the last lines count, template by
+# template, what it made the model answer (the new sport, the old one, or neither), and
+# the table shows how large a change of :math:`W_{down}` it needed. One edit proves little
+# either way, so score many.
 #
 # Twenty edits, scored
 # --------------------
@@ -220,6 +232,7 @@ scores["fine-tuning"] = reports["last"].summary("finetune")
 assert scores["rank one, last token"]["efficacy"] >= 0.9
 assert scores["rank one, last token"]["specificity"] > scores["fine-tuning"]["specificity"]
 assert scores["rank one, subject token"]["efficacy"] < scores["rank one, last token"]["efficacy"]
+assert scores["rank one, subject token"]["efficacy"] < 0.5  # "rarely", below
 
 fig, (ax, ax_each) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 2]})
 metrics = ("efficacy", "paraphrase", "specificity")
@@ -247,8 +260,53 @@ fig.tight_layout()
 # The rank-one edit at the right site changes the layer only along the one key that
 # matters and keeps almost everyone else's answer. Placed at the subject's last token,
 # where ROME edits GPT-2 XL but where this model does not look its facts up, the same
-# formula rarely changes the answer at all: whatever value it writes there, little of it
-# reaches the position where the sport is predicted. The video's picture,
+# formula changes the first template's answer in less than half of the edits (the
+# efficacy above), however large a change it writes: little of it reaches the position
+# where the sport is predicted. The video's picture,
 # a question asked by :math:`W_{up}` and an answer added by :math:`W_{down}`, is thus not
 # only a way to describe a fact: it is a handle to rewrite one. ``minigpt facts --edit
 # "Michael Jordan=golf"`` runs this edit from the command line.
+#
+# Exercises
+# ---------
+#
+# 1. Edit another athlete at the tracing peak, say Serena Williams to golf, and check
+#    that the edit takes in every template and what it costs the others.
+#
+#    .. dropdown:: Solution
+#
+#       .. code-block:: python
+#
+#          serena = Fact("Serena", "Williams", "tennis")
+#          name = f"blocks.{sites['last']}.mlp.w_down"
+#          old = edit_fact(model, tokenizer, serena, "golf", sites["last"], steps=100,
+#                          lr=0.2, position="last")
+#          print([fact_recall(model, tokenizer, [serena], template=t).predictions[0][1]
+#                 for t in range(len(TEMPLATES))])
+#          print(fact_recall(model, tokenizer,
+#                            [f for f in facts if f.name != serena.name]).accuracy)
+#          model.params[name][...] = old  # undo
+#
+# 2. Show that with :math:`C = I` the update is the smallest change of :math:`W` (in the
+#    Frobenius norm) that maps :math:`k^*` to :math:`v^*`.
+#
+#    .. dropdown:: Solution
+#
+#       Every :math:`\Delta` with :math:`\Delta k^* = r`, where
+#       :math:`r = v^* - W k^* - b`, splits into a part along :math:`k^*` and a part
+#       :math:`\Delta_\perp` with :math:`\Delta_\perp k^* = 0`. The first part is fixed:
+#       :math:`r\,k^{*T} / \lVert k^* \rVert^2`, the formula with :math:`C = I`. The
+#       second adds :math:`\lVert \Delta_\perp \rVert^2` to the squared norm and nothing
+#       to the constraint, so the smallest change sets it to zero. The printed
+#       :math:`|dW|` of the plain update is indeed the smaller one.
+#
+# 3. The covariance-weighted update is larger than the plain one, yet it is the better
+#    edit. What does it minimize instead?
+#
+#    .. dropdown:: Solution
+#
+#       The change of the layer's *outputs* on the keys the corpus produces,
+#       :math:`\sum_j \lVert \Delta k_j \rVert^2 = n\, \mathrm{tr}(\Delta C \Delta^T)`,
+#       rather than the size of :math:`\Delta` itself. Directions of key space that real
+#       prompts never use are free to change, so the update puts its change there; the
+#       table above measures the result on the corpus keys.

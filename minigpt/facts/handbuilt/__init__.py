@@ -27,8 +27,9 @@ The package's modules, in reading order:
   :func:`apply_fact_mlp`, :func:`fact_neurons`, :func:`sport_scores`);
 * :mod:`~minigpt.facts.handbuilt.checks` grades it on every person and on mixed names
   (:func:`evaluate_fact_mlp`);
-* :mod:`~minigpt.facts.handbuilt.sweep` runs the interference sweep and
-  :mod:`~minigpt.facts.handbuilt.plot` draws it.
+* :mod:`~minigpt.facts.handbuilt.sweep` runs the interference sweep, and
+  :mod:`~minigpt.facts.handbuilt.plot` draws it and the block's own weights
+  (:func:`plot_fact_mlp`: rows of ``w_up`` ask, columns of ``w_down`` answer).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from .checks import (
     evaluate_fact_mlp,
     mixed_names,
 )
-from .plot import plot_sweep
+from .plot import feature_labels, plot_fact_mlp, plot_sweep
 from .recall import (
     apply_fact_mlp,
     fact_neurons,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...interp.tables import text_table
-from .._common import _check_int
+from .._common import _check_int, _wrap
 from .capacity import RESOLUTION, FactCapacityRow, fact_capacity
 from .people import DEFAULT_D, DEFAULT_N_SPORTS
 from .training import DEFAULT_LR, DEFAULT_STEPS, TARGET_RECALL
@@ -56,11 +56,11 @@ class FactsPerNeuronResult:
                             "bits/param"], rows)
         bpp = [r.bits_per_param for r in self.rows] or [0.0]
         side = "below" if max(bpp) < ALLEN_ZHU_LI_BITS else "at or above"
-        return (f"{table}\nparams = w_up + b_up + w_down + b_down; bits = N log2(S), "
+        return _wrap(f"{table}\nparams = w_up + b_up + w_down + b_down; bits = N log2(S), "
                 f"S = {self.rows[0].n_sports if self.rows else '-'}; stored = recall >= "
                 f"{TARGET_RECALL:.0%}.\nAllen-Zhu & Li (2024) report ~{ALLEN_ZHU_LI_BITS:g} "
                 f"bits/param for trained language models; these MLPs store "
-                f"{min(bpp):.2f}-{max(bpp):.2f}, {side} it:\neach fact must be recalled "
+                f"{min(bpp):.2f}-{max(bpp):.2f}, {side} it: each fact must be recalled "
                 f"exactly, within {self.steps} full-batch steps, by one small MLP reading "
                 f"fixed random embeddings.")
 

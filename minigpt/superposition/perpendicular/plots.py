@@ -27,13 +27,14 @@ def plot_angles(result: PerpendicularResult, range_deg: tuple[float, float] = VI
     Returns
     -------
     matplotlib.figure.Figure
-        Left: the window, linear counts, with the 89-91 band and the Welch angles. Middle:
-        all of 0-180 degrees on a log scale, where nearly parallel pairs show up. Right:
-        the loss curve. Needs matplotlib (imported here, not at module import).
+        Three panels, one above the other (each at full width): top, the window, linear
+        counts, with the 89-91 band and the Welch angles; middle, all of 0-180 degrees on
+        a log scale, where nearly parallel pairs show up; bottom, the loss curve. Needs
+        matplotlib (imported here, not at module import).
     """
     import matplotlib.pyplot as plt
 
-    fig, (ax, ax_full, ax_loss) = plt.subplots(1, 3, figsize=(15, 4), width_ratios=(3, 3, 2))
+    fig, (ax, ax_full, ax_loss) = plt.subplots(3, 1, figsize=(7.5, 10), height_ratios=(3, 3, 2))
     stages = ((result.before, "random start"), (result.after, f"after {result.steps} steps"))
     lo, hi = CLAIM_BAND_DEG
     for panel, (a, b), width in ((ax, range_deg, bin_deg), (ax_full, (0.0, FULL_ANGLE_DEG), 1.0)):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._common import _wrap
 from .angles import CLAIM_BAND_DEG, FULL_ANGLE_DEG, VIDEO_PLOT_DEG, AngleStats
 from .groups import PARALLEL_COS
 
@@ -47,7 +48,7 @@ class PerpendicularResult:
     claim_holds : bool
         Whether every pairwise angle ended within 89..91 degrees.
     verdict : str
-        The finding in one paragraph.
+        The finding in one paragraph, folded into lines of at most 86 characters.
     seconds : float
         Wall time of the whole run.
     vectors : ndarray, shape (n, d)
@@ -92,8 +93,9 @@ def _verdict(r: dict[str, Any]) -> str:
     lo, hi = CLAIM_BAND_DEG
     after = r["after"]
     if r["claim_holds"]:
-        return (f"Holds: after {r['steps']} steps all {after.n_pairs:,} pairwise angles lie in "
-                f"[{after.min_deg:.2f}, {after.max_deg:.2f}] degrees, inside {lo:g}-{hi:g}.")
+        return _wrap(f"Holds: after {r['steps']} steps all {after.n_pairs:,} pairwise angles "
+                     f"lie in [{after.min_deg:.2f}, {after.max_deg:.2f}] degrees, inside "
+                     f"{lo:g}-{hi:g}.")
     text = (f"Does not hold. After {r['steps']} steps {after.share_in_band:.1%} of the "
             f"{after.n_pairs:,} pairs lie within {lo:g}-{hi:g} degrees, but the angles span "
             f"{after.min_deg:.2f} to {after.max_deg:.2f}, and {r['share_outside_plot']:.2%} of "
@@ -114,4 +116,4 @@ def _verdict(r: dict[str, Any]) -> str:
     else:
         text += (f"The Welch bound ({r['welch_angle_deg']:.2f} degrees) does not forbid it; "
                  f"this optimization did not get there.")
-    return text
+    return _wrap(text)

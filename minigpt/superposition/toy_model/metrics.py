@@ -15,6 +15,8 @@ from .._common import _check_finite_array
 
 REPRESENTED_NORM = 0.5          # ||W_i|| above this: feature i is represented
 ZERO_NORM = 1e-8                # below this a column has no direction
+FULL_TURN_DEG = 360.0
+HALF_TURN_DEG = 180.0           # no two directions are further apart than this
 
 
 class FeatureMetrics(NamedTuple):
@@ -79,15 +81,20 @@ def neighbour_angles(w: np.ndarray, min_norm: float = REPRESENTED_NORM) -> np.nd
 
     Returns
     -------
-    ndarray, shape (k,)
-        For the k represented features sorted by angle, the gaps between consecutive
-        directions (the last one wrapping around), in degrees; they add up to 360.
-        A regular pentagon gives five gaps of 72.
+    ndarray, shape (k,) or (k - 1,)
+        For the k represented features sorted by angle, the angle from each direction to
+        the next one round the circle, in degrees. A gap wider than 180 degrees is left
+        out: it is the empty side of the circle, not an angle between two directions (no
+        two directions are more than 180 degrees apart); two directions have one angle
+        between them. So a regular pentagon gives five angles of 72, two perpendicular
+        directions one angle of 90, and one direction none.
 
     Examples
     --------
     >>> neighbour_angles(np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]]))
     array([ 90.,  90., 180.])
+    >>> neighbour_angles(np.array([[1.0, 0.0], [0.0, 1.0]]))  # the 270 round the back: out
+    array([90.])
     """
     w = _check_finite_array("w", w, 2)
     if w.shape[0] != 2:
@@ -97,4 +104,7 @@ def neighbour_angles(w: np.ndarray, min_norm: float = REPRESENTED_NORM) -> np.nd
     theta = np.sort(np.degrees(np.arctan2(w[1, keep], w[0, keep])))   # (k,)
     if theta.size == 0:
         return theta
-    return np.diff(np.append(theta, theta[0] + 360.0))
+    gaps = np.diff(np.append(theta, theta[0] + FULL_TURN_DEG))          # (k,), sum 360
+    if gaps.size == 2:
+        return gaps[:1] if gaps[0] <= gaps[1] else gaps[1:]             # one angle, not two
+    return gaps[gaps <= HALF_TURN_DEG]
