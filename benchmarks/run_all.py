@@ -3,7 +3,8 @@
 ``python -m benchmarks`` (or ``python -m benchmarks.run_all``) runs, in order,
 :mod:`~benchmarks.train_step`, :mod:`~benchmarks.blas_peak`, :mod:`~benchmarks.generate`,
 :mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`
-and :mod:`~benchmarks.profile_step` (the medium step, then the tiny one), each writing its
+and :mod:`~benchmarks.profile_step` (the medium step, then the tiny one) and
+:mod:`~benchmarks.fact_tools` (the fact tools on a GPT-2-small-shaped model), each writing its
 markdown table to ``benchmarks/results``, and writes ``targets.md``: every target, the value
 this run measured, and whether it was met. ``--smoke`` runs a tiny version of each in seconds.
 
@@ -12,7 +13,8 @@ The targets (ratios from one run, 2 threads, float32):
 - training step minigpt / PyTorch eager: <= 0.5 at tiny, <= 0.9 at small, <= 1.0 at medium;
 - model FLOP/s of the medium step >= 70% of the numpy GEMM peak;
 - KV-cache generation >= 5x faster than recomputing, 256 new tokens, small shape;
-- peak training memory <= 1.5 x (activations + parameters + gradients + optimizer state).
+- peak training memory <= 1.5 x (activations + parameters + gradients + optimizer state);
+- a causal trace of a 10-token prompt on a GPT-2-small-shaped model <= 120 s.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import blas_peak, blas_threads, generate, memory, page_faults, profile_step, train_step
+from . import (blas_peak, blas_threads, fact_tools, generate, memory, page_faults, profile_step,
+               train_step)
 from ._common import base_parser, fmt, markdown_table, write_report
 
 TARGET_THREADS = "2"
@@ -43,7 +46,8 @@ def _find(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None
 
 def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, Any]],
             gen_rows: Sequence[dict[str, Any]], mem_rows: Sequence[dict[str, Any]],
-            threads: str = TARGET_THREADS) -> list[list[str]]:
+            threads: str = TARGET_THREADS,
+            fact_rows: Sequence[dict[str, Any]] = ()) -> list[list[str]]:
     """One row per target: what, the bound, the measured value, whether it is met, a note.
 
     A target whose measurement is missing (a shape not run, torch absent) reads
@@ -75,6 +79,10 @@ def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, A
     for r in mem_rows:
         add(f"peak memory / analytic, {r['shape']}", f"<= {MEMORY_RATIO_TARGET}", r["ratio"],
             r["ratio"] <= MEMORY_RATIO_TARGET)
+    r = _find(fact_rows, step="causal trace", threads=threads)
+    seconds = None if r is None else r["seconds"]
+    add("causal trace s, GPT-2 small shape, 10 tokens", f"<= {fact_tools.TRACE_TARGET_S:.0f}",
+        seconds, None if seconds is None else seconds <= fact_tools.TRACE_TARGET_S)
     return out
 
 
@@ -91,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
             ("generate", generate, threads), ("memory", memory, []),
             ("page_faults", page_faults, threads),
             ("blas_threads", blas_threads, threads),
-            ("profile_step", profile_step, ["--threads", TARGET_THREADS])]
+            ("profile_step", profile_step, ["--threads", TARGET_THREADS]),
+            ("fact_tools", fact_tools, ["--threads", TARGET_THREADS])]
     if not args.smoke:  # the tiny step too: its time is mostly fixed costs, not FLOPs
         runs.append(("profile_step_tiny", profile_step,
                      ["--threads", TARGET_THREADS, "--shape", "tiny", "--steps", "20"]))
@@ -102,8 +111,9 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
         else:
             results[name] = module.main(shared + extra)
     minutes = (time.perf_counter() - t0) / 60
+    fact_rows = [] if args.smoke else results["fact_tools"]  # the smoke model is not GPT-2's
     rows = targets(results["train_step"], results["blas_peak"][1], results["generate"],
-                   results["memory"])
+                   results["memory"], fact_rows=fact_rows)
     table = markdown_table(["target", "bound", "measured (medians)", "met", "note"], rows)
     blocks = [f"All ratios from this one run ({fmt(minutes, 1)} minutes), "
               f"{TARGET_THREADS} threads, float32. Details in the other files of this folder.",

@@ -16,6 +16,7 @@ from benchmarks import (
     _common,
     ablation,
     blas_peak,
+    fact_tools,
     generate,
     memory,
     page_faults,
@@ -30,7 +31,7 @@ from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "page_faults", "blas_threads",
-           "profile_step")
+           "profile_step", "fact_tools")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -59,8 +60,9 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
     assert "torch: not used" in (tmp_path / "train_step.md").read_text()
 
 
-@pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, generate, memory,
-                                    page_faults, profile_step, run_all, train_step])
+@pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, fact_tools,
+                                    generate, memory, page_faults, profile_step, run_all,
+                                    train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -144,6 +146,10 @@ def test_targets_table_marks_met_missed_and_missing():
     assert rows["medium model FLOP/s / GEMM peak"] == ["0.75", "yes"]
     assert rows["KV cache speedup, small, 256 new tokens"] == ["4.00", "no"]
     assert rows["peak memory / analytic, tiny"] == ["1.20", "yes"]
+    assert rows["causal trace s, GPT-2 small shape, 10 tokens"] == ["not measured", "-"]
+    facts = [{"step": "causal trace", "threads": "2", "seconds": 61.0}]
+    rows = {r[0]: r[2:4] for r in run_all.targets(steps, peak, gen, mem, fact_rows=facts)}
+    assert rows["causal trace s, GPT-2 small shape, 10 tokens"] == ["61.00", "yes"]
 
 
 def test_markdown_table_pads_columns():
@@ -176,3 +182,20 @@ def test_blas_threads_rows_name_the_fastest_count_idle_and_busy():
     with pytest.raises(ValueError, match="condition must be one of"):
         with blas_threads.condition("loaded"):
             pass
+
+
+def test_fact_tools_smoke_times_every_step(tmp_path):
+    rows = fact_tools.main(["--smoke", "--out", str(tmp_path)])
+    steps = [r["step"] for r in rows]
+    assert steps[:3] == ["train the BPE tokenizer", "save_hf_gpt2", "load_hf_gpt2"]
+    assert steps[3:] == [name for name, _ in fact_tools.STEPS]
+    assert all(r["seconds"] >= 0 for r in rows)
+    text = (tmp_path / "fact_tools.md").read_text()
+    assert "causal trace" in text and "Causal trace target" in text
+
+
+def test_fact_tools_prompt_is_ten_tokens_with_a_multi_token_subject():
+    from minigpt.interp import encode_fact
+
+    e = encode_fact(fact_tools.bpe_tokenizer(fact_tools.BPE_MERGES), fact_tools.FACT)
+    assert e.T == fact_tools.PROMPT_TOKENS and e.last > e.first
