@@ -242,8 +242,11 @@ def causal_trace(model: Any, tokenizer: Any, facts: Any = None, template: int | 
     p_clean, p_corrupt = np.empty(N, dtype), np.empty(N, dtype)
     restored: list[Any] = [None] * N
     for whole in group_facts(encoded):
-        Tx = whole.inputs(mode).shape[1]
-        row_bytes = (2 * K * S + S + K) * L * Tx * C * np.dtype(dtype).itemsize
+        Tx, k = whole.inputs(mode).shape[1], whole.n_read(mode)
+        # per fact: kept keys and values (2KS), corrupted inputs (S), clean states (K) of
+        # every layer and position; the logits of a restored run (KS x k x V)
+        row_bytes = ((2 * K * S + S + K) * L * Tx * C + K * S * k * model.config.vocab_size) \
+            * np.dtype(dtype).itemsize
         for group in _chunks(whole, row_bytes):
             noise = np.zeros((S, group.n, Tx, C), dtype)  # (S, n, T', C)
             for j, (row, first, last) in enumerate(zip(group.rows, group.first, group.last)):

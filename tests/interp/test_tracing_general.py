@@ -171,3 +171,20 @@ def test_bad_arguments(model):
         causal_trace(short, BPE, FACTS)
     with pytest.raises(ValueError, match="does not occur in the prompt"):
         causal_trace(model, BPE, [FactPrompt("The capital of France is", "Spain", "Paris")])
+
+
+def test_chunks_give_the_same_trace(monkeypatch):
+    """Facts of one shape traced in chunks of one (a tiny memory budget) or all together."""
+    from minigpt.data import athlete_prompts
+    from minigpt.facts import facts_dataset
+    from minigpt.interp import tracing
+
+    tok = facts_dataset()[0]
+    m = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=8, n_layer=2, n_head=2, d_model=8),
+            dtype=np.float64)
+    facts = athlete_prompts()[::30]  # 6 facts of one shape
+    together = causal_trace(m, tok, facts, n_samples=2, window=2)
+    monkeypatch.setattr(tracing, "TRACE_MEMORY_BYTES", 1)
+    apart = causal_trace(m, tok, facts, n_samples=2, window=2)
+    np.testing.assert_allclose(apart.p_restored, together.p_restored, rtol=1e-12)
+    np.testing.assert_allclose(apart.p_corrupt, together.p_corrupt, rtol=1e-12)
