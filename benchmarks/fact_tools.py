@@ -67,6 +67,15 @@ def trace(ctx: dict[str, Any]) -> str:
             f"{ctx['samples']} noise samples")
 
 
+def trace_every_position(ctx: dict[str, Any]) -> str:
+    """The worst case for the prompt's length: a subject that starts at the first token,
+    so that no position can be skipped."""
+    whole = FactPrompt(FACT.prompt, FACT.prompt.removesuffix(" is"), FACT.answer)
+    result = causal_trace(ctx["model"], ctx["tokenizer"], [whole], n_samples=ctx["samples"])
+    restores = len(result.tokens[0]) * result.n_layer
+    return f"subject {whole.subject!r}: {restores} restores, every position"
+
+
 def lens(ctx: dict[str, Any]) -> str:
     """The logit lens at the last prompt token."""
     result = logit_lens(ctx["model"], ctx["tokenizer"], [FACT])
@@ -82,6 +91,7 @@ def neurons(ctx: dict[str, Any]) -> str:
 STEPS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("recall (score_facts)", recall),
     ("causal trace", trace),
+    ("causal trace, subject from token 0", trace_every_position),
     ("logit lens", lens),
     ("neuron effects", neurons),
 ]  # (name, step): each step takes the context (model, tokenizer, samples) and returns a note

@@ -44,7 +44,10 @@ def decode_residual(model: Any, x: np.ndarray) -> np.ndarray:
     """
     p = check_model(model).params
     h, _ = layernorm_forward(x, p["ln_f.gain"], p["ln_f.bias"])  # (..., C)
-    return h @ p["tok_emb"].T  # (..., C) @ (C, V) -> (..., V)
+    # one (n, C) @ (C, V) product: a stacked (..., C) operand would be multiplied slice by
+    # slice, reading the whole (V, C) table once per slice
+    logits = h.reshape(-1, h.shape[-1]) @ p["tok_emb"].T  # (n, C) @ (C, V) -> (n, V)
+    return logits.reshape(*h.shape[:-1], -1)  # (..., V)
 
 
 @dataclass
