@@ -4,8 +4,9 @@
 :mod:`~benchmarks.train_step`, :mod:`~benchmarks.blas_peak`, :mod:`~benchmarks.generate`,
 :mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`,
 :mod:`~benchmarks.profile_step` (the medium step, then the tiny one),
-:mod:`~benchmarks.bpe_encode` (the tokenizer on long words) and
-:mod:`~benchmarks.hf_gpt2` (GPT-2 small against ``transformers``), each writing its
+:mod:`~benchmarks.bpe_encode` (the tokenizer on long words),
+:mod:`~benchmarks.hf_gpt2` (GPT-2 small against ``transformers``) and
+:mod:`~benchmarks.fact_tools` (the fact tools on a GPT-2-small-shaped model), each writing its
 markdown table to ``benchmarks/results``, and writes ``targets.md``: every target, the value
 this run measured, and whether it was met. ``--smoke`` runs a tiny version of each in seconds.
 
@@ -17,6 +18,7 @@ The targets (ratios from one run, 2 threads, float32):
 - peak training memory <= 1.5 x (activations + parameters + gradients + optimizer state);
 - greedy generation with GPT-2 small >= 2x ``transformers``' tokens/s, and >= 85% of the
   bound that memory bandwidth sets (every weight read once per token).
+- a causal trace of a 10-token prompt on a GPT-2-small-shaped model <= 120 s.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from . import (
     blas_peak,
     blas_threads,
     bpe_encode,
+    fact_tools,
     generate,
     hf_gpt2,
     memory,
@@ -60,7 +63,8 @@ def _find(rows: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None
 def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, Any]],
             gen_rows: Sequence[dict[str, Any]], mem_rows: Sequence[dict[str, Any]],
             hf_rows: Sequence[dict[str, Any]] = (),
-            threads: str = TARGET_THREADS) -> list[list[str]]:
+            threads: str = TARGET_THREADS,
+            fact_rows: Sequence[dict[str, Any]] = ()) -> list[list[str]]:
     """One row per target: what, the bound, the measured value, whether it is met, a note.
 
     A target whose measurement is missing (a shape not run, torch absent) reads
@@ -101,6 +105,10 @@ def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, A
     add("GPT-2 small generation / bandwidth limit", f">= {HF_GEN_LIMIT_TARGET}", share,
         None if share is None else share >= HF_GEN_LIMIT_TARGET,
         "" if r is None else f"limit {fmt(r['limit_tps'], 1)} tok/s")
+    r = _find(fact_rows, step="causal trace", threads=threads)
+    seconds = None if r is None else r["seconds"]
+    add("causal trace s, GPT-2 small shape, 10 tokens", f"<= {fact_tools.TRACE_TARGET_S:.0f}",
+        seconds, None if seconds is None else seconds <= fact_tools.TRACE_TARGET_S)
     return out
 
 
@@ -118,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
             ("page_faults", page_faults, threads),
             ("blas_threads", blas_threads, threads),
             ("profile_step", profile_step, ["--threads", TARGET_THREADS]),
-            ("hf_gpt2", hf_gpt2, ["--threads", TARGET_THREADS])]
+            ("hf_gpt2", hf_gpt2, ["--threads", TARGET_THREADS]),
+            ("fact_tools", fact_tools, ["--threads", TARGET_THREADS])]
     if not args.smoke:  # the tiny step too: its time is mostly fixed costs, not FLOPs
         runs.append(("profile_step_tiny", profile_step,
                      ["--threads", TARGET_THREADS, "--shape", "tiny", "--steps", "20"]))
@@ -130,8 +139,9 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
         else:
             results[name] = module.main(shared + extra)
     minutes = (time.perf_counter() - t0) / 60
+    fact_rows = [] if args.smoke else results["fact_tools"]  # the smoke model is not GPT-2's
     rows = targets(results["train_step"], results["blas_peak"][1], results["generate"],
-                   results["memory"], results["hf_gpt2"])
+                   results["memory"], results["hf_gpt2"], fact_rows=fact_rows)
     table = markdown_table(["target", "bound", "measured (medians)", "met", "note"], rows)
     blocks = [f"All ratios from this one run ({fmt(minutes, 1)} minutes), "
               f"{TARGET_THREADS} threads, float32. Details in the other files of this folder.",

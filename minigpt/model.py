@@ -244,9 +244,11 @@ class GPT:
         return x, BlockCache(ln1, attn, ln2, mlp)
 
     def _forward(
-        self, idx: np.ndarray, keep: bool, tap: Tap | None = None
+        self, idx: np.ndarray, keep: bool, tap: Tap | None = None,
+        logits_to_keep: int | None = None,
     ) -> tuple[np.ndarray, ModelCache | None]:
-        """Logits for validated ids (B, T); keep the caches only when ``keep``."""
+        """Logits for validated ids (B, T); keep the caches only when ``keep``. With
+        ``logits_to_keep = k`` (inference only), unembed the last k positions alone."""
         p = self.params
         t = _no_tap if tap is None else tap
         B, T = idx.shape  # batch, time
@@ -259,12 +261,15 @@ class GPT:
                 blocks.append(cache)
         h, ln_f = layernorm_forward(x, p["ln_f.gain"], p["ln_f.bias"])
         h = t("ln_f", h)
-        logits, unembed = linear_forward(h, p["tok_emb"])  # tied: (B, T, C) -> (B, T, V)
+        if logits_to_keep is not None:  # only the last k positions are read: unembed those
+            h = h[:, T - logits_to_keep:]  # (B, k, C)
+        logits, unembed = linear_forward(h, p["tok_emb"])  # tied: (B, k, C) -> (B, k, V), k = T
         if not keep:
             return logits, None
         return logits, ModelCache(tok_cache, T, blocks, ln_f, unembed)
 
-    def forward(self, idx: Any, hooks: dict[str, Hook] | None = None) -> np.ndarray:
+    def forward(self, idx: Any, hooks: dict[str, Hook] | None = None,
+                logits_to_keep: int | None = None) -> np.ndarray:
         """Next-token logits, for inference (no backward cache is kept).
 
         Parameters
@@ -275,11 +280,16 @@ class GPT:
             ``{name: fn}`` for names of :meth:`hook_names`: ``fn(value)`` sees the
             activation (always batched, (B, ...)) and may return a replacement of the same
             shape (patching, ablation) or ``None`` to leave it unchanged.
+        logits_to_keep : int, optional
+            Unembed only the last k positions, k in ``[1, T]``: the result is
+            ``forward(idx)[..., T - k:, :]`` without computing the other positions' V
+            scores each (the largest matmul when one only reads the last position).
 
         Returns
         -------
         logits : ndarray, shape (B, T, V) or (T, V)
-            ``logits[..., t, :]`` scores the token that follows position t.
+            ``logits[..., t, :]`` scores the token that follows position t; with
+            ``logits_to_keep=k``, shape (B, k, V) or (k, V) for the last k positions.
 
         Raises
         ------
@@ -291,7 +301,9 @@ class GPT:
         """
         squeeze = np.ndim(idx) == 1
         tap = None if not hooks else self._make_tap(hooks, {}, ())
-        logits, _ = self._forward(self._check_idx(idx), keep=False, tap=tap)
+        idx2 = self._check_idx(idx)
+        k = _check_logits_to_keep(logits_to_keep, idx2.shape[1])
+        logits, _ = self._forward(idx2, keep=False, tap=tap, logits_to_keep=k)
         return logits[0] if squeeze else logits
 
     # ------------------------------------------------------------------ hooks
@@ -342,7 +354,8 @@ class GPT:
         return tap
 
     def run_with_cache(
-        self, idx: Any, names: Any = None, hooks: dict[str, Hook] | None = None
+        self, idx: Any, names: Any = None, hooks: dict[str, Hook] | None = None,
+        logits_to_keep: int | None = None,
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Logits and the activations asked for, by name.
 
@@ -355,10 +368,13 @@ class GPT:
         hooks : dict of str to callable, optional
             Interventions applied during the same pass (see :meth:`forward`); captured
             activations are the values after the hooks.
+        logits_to_keep : int, optional
+            Unembed only the last k positions (see :meth:`forward`); the activations are
+            kept for every position.
 
         Returns
         -------
-        logits : ndarray, shape (B, T, V) or (T, V)
+        logits : ndarray, shape (B, T, V) or (T, V); (B, k, V) or (k, V) with ``logits_to_keep``
         cache : dict of str to ndarray
             Each activation with its batch axis (B, ...), even for 1-D ``idx``.
 
@@ -373,7 +389,9 @@ class GPT:
                             ([names] if isinstance(names, str) else names))
         store: dict[str, np.ndarray] = {}
         tap = self._make_tap(hooks or {}, store, capture)
-        logits, _ = self._forward(self._check_idx(idx), keep=False, tap=tap)
+        idx2 = self._check_idx(idx)
+        k = _check_logits_to_keep(logits_to_keep, idx2.shape[1])
+        logits, _ = self._forward(idx2, keep=False, tap=tap, logits_to_keep=k)
         return (logits[0] if np.ndim(idx) == 1 else logits), store
 
     __call__ = forward
@@ -645,6 +663,17 @@ class GPT:
         all_grads: dict[str, np.ndarray] = {}
         self.backward(cross_entropy_backward(1.0, ce_cache), cache, all_grads)
         return loss, {n: all_grads[n] for n in names}
+
+
+def _check_logits_to_keep(k: Any, T: int) -> int | None:
+    """``None``, or an int in ``[1, T]`` (the number of last positions to unembed)."""
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"logits_to_keep must be an int or None, got {type(k).__name__}")
+    if not 1 <= k <= T:
+        raise ValueError(f"logits_to_keep must be in [1, T={T}], got {k}")
+    return int(k)
 
 
 def check_token_ids(idx: Any, vocab_size: int, name: str = "idx") -> np.ndarray:

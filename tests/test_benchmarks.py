@@ -18,6 +18,7 @@ from benchmarks import (
     ablation,
     blas_peak,
     bpe_encode,
+    fact_tools,
     generate,
     hf_gpt2,
     memory,
@@ -33,7 +34,7 @@ from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "page_faults", "blas_threads",
-           "profile_step", "bpe_encode", "hf_gpt2")
+           "profile_step", "bpe_encode", "hf_gpt2", "fact_tools")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -64,8 +65,8 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, bpe_encode,
-                                    generate, hf_gpt2, memory, page_faults, profile_step,
-                                    run_all, train_step])
+                                    fact_tools, generate, hf_gpt2, memory, page_faults,
+                                    profile_step, run_all, train_step])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -172,6 +173,10 @@ def test_targets_table_marks_met_missed_and_missing():
     assert rows["KV cache speedup, small, 256 new tokens"] == ["4.00", "no"]
     assert rows["peak memory / analytic, tiny"] == ["1.20", "yes"]
     assert rows["GPT-2 small generation / bandwidth limit"] == ["not measured", "-"]
+    assert rows["causal trace s, GPT-2 small shape, 10 tokens"] == ["not measured", "-"]
+    facts = [{"step": "causal trace", "threads": "2", "seconds": 61.0}]
+    rows = {r[0]: r[2:4] for r in run_all.targets(steps, peak, gen, mem, fact_rows=facts)}
+    assert rows["causal trace s, GPT-2 small shape, 10 tokens"] == ["61.00", "yes"]
     hf = [{"threads": "2", "gen_speedup": 2.5, "same_tokens": "128 / 128",
            "minigpt_share_of_limit": 0.8, "limit_tps": 138.0}]
     rows = {r[0]: r[2:] for r in run_all.targets(steps, peak, gen, mem, hf)}
@@ -226,3 +231,20 @@ def test_blas_threads_rows_name_the_fastest_count_idle_and_busy():
     with pytest.raises(ValueError, match="condition must be one of"):
         with blas_threads.condition("loaded"):
             pass
+
+
+def test_fact_tools_smoke_times_every_step(tmp_path):
+    rows = fact_tools.main(["--smoke", "--out", str(tmp_path)])
+    steps = [r["step"] for r in rows]
+    assert steps[:3] == ["train the BPE tokenizer", "save_hf_gpt2", "load_hf_gpt2"]
+    assert steps[3:] == [name for name, _ in fact_tools.STEPS]
+    assert all(r["seconds"] >= 0 for r in rows)
+    text = (tmp_path / "fact_tools.md").read_text()
+    assert "causal trace" in text and "Causal trace target" in text
+
+
+def test_fact_tools_prompt_is_ten_tokens_with_a_multi_token_subject():
+    from minigpt.interp import encode_fact
+
+    e = encode_fact(fact_tools.bpe_tokenizer(fact_tools.BPE_MERGES), fact_tools.FACT)
+    assert e.T == fact_tools.PROMPT_TOKENS and e.last > e.first

@@ -18,7 +18,8 @@ Decoding concatenates the tokens, maps the characters back to bytes and decodes 
 The steps live in their own modules: :mod:`minigpt.bpe.pieces` (1, the pattern),
 :mod:`minigpt.bpe.byte_chars` (2, the table), :mod:`minigpt.bpe.tokenizer` (3 and 4, and
 decoding: :class:`GPT2Tokenizer`) and :mod:`minigpt.bpe.files` (GPT-2's ``vocab.json`` and
-``merges.txt``). Every name of the four is importable from ``minigpt.bpe``.
+``merges.txt``); :mod:`minigpt.bpe.train` learns merges from a text (:func:`train_bpe`).
+Every name of the five is importable from ``minigpt.bpe``.
 
 References
 ----------
@@ -37,6 +38,7 @@ from .files import (
 )
 from .pieces import PIECE_RE, WHITESPACE, pretokenize
 from .tokenizer import CACHE_SIZE, KIND, MAX_SHOWN, GPT2Tokenizer, decode_ids
+from .train import MIN_PAIR_COUNT, train_bpe
 
 __all__ = [
     "GPT2Tokenizer",
@@ -44,6 +46,7 @@ __all__ = [
     "pretokenize",
     "read_merges_txt",
     "read_vocab_json",
+    "train_bpe",
     "write_merges_txt",
     "write_vocab_json",
 ]

@@ -11,6 +11,11 @@ Many first names recur across sports (Joe in four, Patrick and John in three) an
 does the last name Williams: for those people a model can only recall the sport from the
 *pair* of names, the AND gate of the video.
 
+*General facts.* A fact of any shape is a :class:`FactPrompt` ``(prompt, subject,
+answer)``: the athletes are one dataset of them (:func:`athlete_prompts`), ``capitals.csv``
+(60 countries and their capitals, :func:`load_capitals`) another, and a user's CSV/TSV file
+a third (:func:`read_facts_file`, format in :mod:`minigpt.data.facts_file`).
+
 *Text.* ``macbeth.txt`` holds Shakespeare's *Macbeth* (about 100 KB of ASCII), a corpus
 for character-level language modelling; see :data:`TEXT_SOURCE`.
 """
@@ -319,3 +324,14 @@ def load_text() -> str:
     if not sep:
         raise ValueError(f"{TEXT_FILE} lacks its header line {TEXT_HEADER_END!r}")
     return body
+
+
+# The general fact and its files build on the athletes above (athlete_prompts uses them).
+from .fact_prompt import ANSWER_SEPARATOR, FactPrompt, athlete_prompts  # noqa: E402
+from .facts_file import (  # noqa: E402
+    CAPITALS_FILE,
+    MAX_FACTS_FILE_BYTES,
+    load_capitals,
+    parse_facts_table,
+    read_facts_file,
+)

@@ -2,21 +2,21 @@
 
 The model's final step turns the residual stream into next-token scores with ``ln_f`` and
 the (tied) unembedding. Applying that same step to the stream after layer l asks: "if the
-model stopped here, what would it say?" Watching the right sport's rank climb to 1 layer
+model stopped here, what would it say?" Watching the right answer's rank climb to 1 layer
 by layer shows where the answer appears in the stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..data import Fact
 from ..nn import layernorm_forward
-from .prompts import answer_stats, check_choice, check_model, fact_prompts, template_list
+from .encoding import encode_facts, is_athletes
+from .prompts import answer_stats, check_choice, check_model, template_list
+from .scoring import group_facts
 from .tables import jsonable, text_table
 
 LENS_WHERES = ("last", "last_subject")  # the prompt's last token, or the subject's last token
@@ -44,12 +44,15 @@ def decode_residual(model: Any, x: np.ndarray) -> np.ndarray:
     """
     p = check_model(model).params
     h, _ = layernorm_forward(x, p["ln_f.gain"], p["ln_f.bias"])  # (..., C)
-    return h @ p["tok_emb"].T  # (..., C) @ (C, V) -> (..., V)
+    # one (n, C) @ (C, V) product: a stacked (..., C) operand would be multiplied slice by
+    # slice, reading the whole (V, C) table once per slice
+    logits = h.reshape(-1, h.shape[-1]) @ p["tok_emb"].T  # (n, C) @ (C, V) -> (n, V)
+    return logits.reshape(*h.shape[:-1], -1)  # (..., V)
 
 
 @dataclass
 class LensResult:
-    """Rank and probability of the right sport, decoded after each layer.
+    """Rank and probability of the right answer, decoded after each layer.
 
     Attributes
     ----------
@@ -59,7 +62,7 @@ class LensResult:
         The position decoded.
     templates : list
     ranks : ndarray of int64, shape (n_prompts, n_layer + 1)
-        1 = the right sport is the top token.
+        1 = the right answer is the top token.
     probs : ndarray, shape (n_prompts, n_layer + 1)
     """
 
@@ -76,12 +79,12 @@ class LensResult:
 
     @property
     def top1(self) -> np.ndarray:
-        """Share of prompts whose right sport is the top token, per point, shape (n_layer + 1,)."""
+        """Share of prompts whose right answer is the top token, per point, shape (n_layer + 1,)."""
         return (self.ranks == 1).mean(axis=0)
 
     @property
     def mean_rank(self) -> np.ndarray:
-        """Mean rank of the right sport per point, shape (n_layer + 1,)."""
+        """Mean rank of the right answer per point, shape (n_layer + 1,)."""
         return self.ranks.mean(axis=0)
 
     @property
@@ -91,7 +94,7 @@ class LensResult:
 
     @property
     def mean_p(self) -> np.ndarray:
-        """Mean probability of the right sport per point, shape (n_layer + 1,)."""
+        """Mean probability of the right answer per point, shape (n_layer + 1,)."""
         return self.probs.mean(axis=0)
 
     def summary(self) -> str:
@@ -100,9 +103,9 @@ class LensResult:
         hit = np.flatnonzero(top1 > 0.5)
         where = "the last prompt token" if self.where == "last" else "the last subject token"
         if hit.size == 0:
-            return f"at {where}, the right sport is never the top token for most prompts"
+            return f"at {where}, the right answer is never the top token for most prompts"
         i = int(hit[0])
-        return (f"at {where}, the right sport first tops the decoded stream for most prompts "
+        return (f"at {where}, the right answer first tops the decoded stream for most prompts "
                 f"after {self.labels[i]} ({top1[i]:.0%}; mean rank {self.mean_rank[i]:.1f})")
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,24 +119,24 @@ class LensResult:
         """A text table: one line per decoded point."""
         rows = [[lab, float(m), float(md), float(t), float(p)] for lab, m, md, t, p in
                 zip(self.labels, self.mean_rank, self.median_rank, self.top1, self.mean_p)]
-        return text_table(["decoded after", "mean rank", "median rank", "top-1", "p(sport)"], rows)
+        return text_table(["decoded after", "mean rank", "median rank", "top-1", "p(answer)"], rows)
 
 
-def logit_lens(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None,
+def logit_lens(model: Any, tokenizer: Any, facts: Any = None,
                templates: Any = None, where: str = "last") -> LensResult:
     """Decode the residual stream after the embedding and after each layer.
 
     Parameters
     ----------
     model : GPT
-    tokenizer : WordTokenizer
-    facts : sequence of Fact, optional
+    tokenizer : CharTokenizer, WordTokenizer or GPT2Tokenizer
+    facts : sequence of FactPrompt or of Fact, optional
         Default: the embedded athletes.
     templates : int, str or sequence of them, optional
-        Default: every template, pooled.
+        For athletes only. Default: every template, pooled.
     where : {"last", "last_subject"}
         Decode at the prompt's last token (where the answer is predicted) or at the
-        subject's last token (does the stream there already name the sport?).
+        subject's last token (does the stream there already name the answer?).
 
     Returns
     -------
@@ -142,7 +145,8 @@ def logit_lens(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None,
     Notes
     -----
     For the stream :math:`x^{(l)}` after layer l, logits :math:`\\mathrm{LN}_f(x^{(l)}) E^T`,
-    then the right sport's rank and softmax probability. After the last layer this is the
+    then the rank and softmax probability of the answer's **first token** (the one
+    predicted after the prompt). After the last layer, at the last token, this is the
     model's own output, so that column equals the model's real ranks.
 
     Examples
@@ -158,23 +162,30 @@ def logit_lens(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None,
     check_model(model)
     check_choice("where", where, LENS_WHERES)
     points = ["embed"] + [f"blocks.{i}.resid_post" for i in range(model.config.n_layer)]
+    if is_athletes(facts):
+        sets = [encode_facts(tokenizer, facts, model, t) for t in template_list(templates)]
+        asked = template_list(templates)
+    elif templates is not None:
+        raise ValueError("templates apply to athletes' Facts only")
+    else:
+        sets, asked = [encode_facts(tokenizer, facts, model)], ["prompt"]
     ranks, probs = [], []
-    for template in template_list(templates):
-        P = fact_prompts(tokenizer, facts, template)
-        pos = P.T - 1 if where == "last" else P.last
-        _, cache = model.run_with_cache(P.ids, names=points)
-        x = np.stack([cache[name][:, pos] for name in points], axis=1)  # (N, L+1, C)
-        logits = decode_residual(model, x)  # (N, L+1, V)
-        n, k, V = logits.shape
-        p, r = answer_stats(logits.reshape(n * k, V), np.repeat(P.answers, k))  # (N*(L+1),)
-        probs.append(p.reshape(n, k))
-        ranks.append(r.reshape(n, k))
-    return LensResult(points, where, template_list(templates), np.concatenate(ranks),
-                      np.concatenate(probs))
+    for encoded in sets:
+        rank = np.empty((len(encoded), len(points)), dtype=np.int64)  # (N, L+1)
+        prob = np.empty((len(encoded), len(points)), dtype=model.dtype)
+        for g in group_facts(encoded):
+            pos = np.full(g.n, g.T - 1) if where == "last" else g.last  # (n,)
+            _, cache = model.run_with_cache(g.ids, names=points, logits_to_keep=1)
+            for j, name in enumerate(points):  # one layer at a time: (n, V) logits, not (n, L+1, V)
+                logits = decode_residual(model, cache[name][np.arange(g.n), pos])  # (n, V)
+                prob[g.rows, j], rank[g.rows, j] = answer_stats(logits, g.answers[:, 0])
+        ranks.append(rank)
+        probs.append(prob)
+    return LensResult(points, where, asked, np.concatenate(ranks), np.concatenate(probs))
 
 
 def plot_logit_lens(result: LensResult, ax: Any = None) -> Any:
-    """Mean rank (log scale) and top-1 share of the right sport, per decoded layer.
+    """Mean rank (log scale) and top-1 share of the right answer, per decoded layer.
 
     Parameters
     ----------
@@ -193,7 +204,7 @@ def plot_logit_lens(result: LensResult, ax: Any = None) -> Any:
     x = np.arange(len(result.labels))
     ax.plot(x, result.mean_rank, "o-", label="mean rank")
     ax.set_yscale("log")
-    ax.set_ylabel("rank of the right sport (1 = top)")
+    ax.set_ylabel("rank of the right answer (1 = top)")
     ax.set_xticks(x, result.labels)
     twin = ax.twinx()
     twin.plot(x, result.top1, "s--", color="tab:green", label="top-1 share")

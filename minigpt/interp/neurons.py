@@ -16,16 +16,17 @@ sport for attention to carry on). :func:`neuron_effects` takes either.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from ..data import Fact
+from ..data import Fact, load_facts
 from ..nn import layernorm_forward
-from .prompts import check_choice, check_int, check_model, fact_prompts
+from .encoding import encode_facts, is_athletes
+from .prompts import check_choice, check_int, check_model
+from .scoring import group_facts
 from .tables import jsonable, text_table
 
 NEURON_WHERES = ("last", "last_subject")
@@ -33,7 +34,7 @@ TOP_K = 5  # neurons listed per fact
 DOMINANCE = 0.5  # a neuron dominates a fact above this share of its positive direct effect
 
 
-def direct_effects(model: Any, ids: np.ndarray, answers: np.ndarray, position: int,
+def direct_effects(model: Any, ids: np.ndarray, answers: np.ndarray, position: Any,
                    ln_f_scale: bool = True) -> np.ndarray:
     """Direct effect of every MLP neuron on the answer's logit at one position.
 
@@ -43,8 +44,9 @@ def direct_effects(model: Any, ids: np.ndarray, answers: np.ndarray, position: i
     ids : ndarray of int, shape (N, T)
     answers : ndarray of int, shape (N,)
         The token whose logit is explained, per row.
-    position : int
-        The position whose neurons and residual stream are read (``-1`` for the last).
+    position : int or ndarray of int, shape (N,)
+        The position whose neurons and residual stream are read (``-1`` for the last):
+        one for every row, or one per row.
     ln_f_scale : bool, default True
         Read through the final LayerNorm frozen at this position (see Notes); ``False``
         uses the plain unembedding row, as in the video.
@@ -82,19 +84,23 @@ def direct_effects(model: Any, ids: np.ndarray, answers: np.ndarray, position: i
     if ids.ndim != 2 or answers.shape != ids.shape[:1]:
         raise ValueError(f"ids must be (N, T) and answers (N,), got {ids.shape} and "
                          f"{answers.shape}")
-    if not -ids.shape[1] <= position < ids.shape[1]:
-        raise ValueError(f"position must be in [-{ids.shape[1]}, {ids.shape[1]}), got {position}")
+    T = ids.shape[1]
+    pos = np.broadcast_to(np.asarray(position), ids.shape[:1])  # (N,)
+    if pos.dtype.kind not in "iu" or np.any(pos < -T) or np.any(pos >= T):
+        raise ValueError(f"position must be in [-{T}, {T}), got {position}")
+    rows = np.arange(ids.shape[0])
     p, L = model.params, model.config.n_layer
     final = f"blocks.{L - 1}.resid_post"
-    _, cache = model.run_with_cache(ids, names=[f"blocks.{l}.mlp.post" for l in range(L)] + [final])
+    _, cache = model.run_with_cache(ids, names=[f"blocks.{l}.mlp.post" for l in range(L)]
+                                    + [final], logits_to_keep=1)
     u = p["tok_emb"][answers]  # (N, C)
     if ln_f_scale:
         gu = u * p["ln_f.gain"]  # (N, C)
-        _, ln = layernorm_forward(cache[final][:, position], p["ln_f.gain"], p["ln_f.bias"])
+        _, ln = layernorm_forward(cache[final][rows, pos], p["ln_f.gain"], p["ln_f.bias"])
         read = (gu - gu.mean(axis=-1, keepdims=True)) * ln.rstd  # (N, C)
     else:
         read = u
-    return np.stack([cache[f"blocks.{l}.mlp.post"][:, position]  # (N, F)
+    return np.stack([cache[f"blocks.{l}.mlp.post"][rows, pos]  # (N, F)
                      * (read @ p[f"blocks.{l}.mlp.w_down"])  # (N, C) @ (C, F) -> (N, F)
                      for l in range(L)], axis=1)  # (N, L, F)
 
@@ -105,7 +111,7 @@ class NeuronResult:
 
     Attributes
     ----------
-    facts : list of Fact
+    facts : list of Fact or FactPrompt
     template : int or str
     where : {"last", "last_subject"}
     ln_f_scale : bool
@@ -119,8 +125,8 @@ class NeuronResult:
     :attr:`membership`) are computed on first use and kept.
     """
 
-    facts: list[Fact]
-    template: int | str
+    facts: list[Any]
+    template: int | str | None
     where: str
     ln_f_scale: bool
     top_k: int
@@ -160,7 +166,8 @@ class NeuronResult:
         return np.bincount(self.top.ravel(), minlength=shape[0] * shape[1]).reshape(shape)
 
     def shared_neurons(self, n: int = 5) -> list[dict[str, Any]]:
-        """The ``n`` neurons in the most top-k lists, with the sports of those facts."""
+        """The ``n`` neurons in the most top-k lists, with the answers of those facts
+        (under ``"answers"``, and also ``"sports"`` for the athletes)."""
         F = self.effects.shape[2]
         counts = self.membership.ravel()
         rows = []
@@ -168,9 +175,12 @@ class NeuronResult:
             if counts[j] == 0:
                 break
             served = np.flatnonzero((self.top == j).any(axis=1))  # facts with j in their top-k
-            sports = Counter(self.facts[i].sport for i in served)
-            rows.append({"layer": int(j // F), "neuron": int(j % F), "n_facts": int(counts[j]),
-                         "sports": dict(sports.most_common())})
+            answers = dict(Counter(fact_names(self.facts[i])[1] for i in served).most_common())
+            row = {"layer": int(j // F), "neuron": int(j % F), "n_facts": int(counts[j]),
+                   "answers": answers}
+            if self.template is not None:
+                row["sports"] = answers
+            rows.append(row)
         return rows
 
     def summary(self) -> str:
@@ -180,7 +190,7 @@ class NeuronResult:
         top_layer = np.bincount(self.top[:, 0] // self.effects.shape[2],
                                 minlength=self.effects.shape[1])
         shared = members[members >= 2]
-        n_sports = [len(r["sports"]) for r in self.shared_neurons(int(shared.size))]
+        n_answers = [len(r["answers"]) for r in self.shared_neurons(int(shared.size))]
         return "\n".join([
             f"{int(self.dominant.sum())} of {N} facts have one neuron with > {self.dominance:.0%} "
             f"of the positive direct effect (median top share {np.median(self.top_share):.2f})",
@@ -190,19 +200,24 @@ class NeuronResult:
             f"{int(shared.size)} serve 2+ facts, the busiest {int(members.max())} facts",
             "layer of each fact's top neuron: "
             + ", ".join(f"{layer}:{c}" for layer, c in enumerate(top_layer)),
-            f"of the {len(n_sports)} shared neurons, {sum(k == 1 for k in n_sports)} serve "
-            f"facts of a single sport; the others up to {max(n_sports, default=0)} sports",
+            f"of the {len(n_answers)} shared neurons, {sum(k == 1 for k in n_answers)} serve "
+            f"facts of a single answer; the others up to {max(n_answers, default=0)} answers",
         ])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per-fact top neurons and shares, the counts and the summary."""
         F = self.effects.shape[2]
         flat = self.effects.reshape(len(self.facts), -1)
-        per_fact = [{"name": f.name, "sport": f.sport, "top_share": s, "n_to_half": h,
-                     "top": [{"layer": int(j // F), "neuron": int(j % F), "effect": flat[i, j]}
-                             for j in top]}
-                    for i, (f, s, h, top) in enumerate(zip(self.facts, self.top_share,
-                                                           self.n_to_half, self.top))]
+        per_fact = []
+        for i, (f, s, h, top) in enumerate(zip(self.facts, self.top_share, self.n_to_half,
+                                               self.top)):
+            subject, answer = fact_names(f)
+            row = {"subject": subject, "answer": answer, "top_share": s, "n_to_half": h,
+                   "top": [{"layer": int(j // F), "neuron": int(j % F), "effect": flat[i, j]}
+                           for j in top]}
+            if self.template is not None:  # the athletes' names for these, as before
+                row.update(name=subject, sport=answer)
+            per_fact.append(row)
         return jsonable({"template": self.template, "where": self.where,
                          "ln_f_scale": self.ln_f_scale, "top_k": self.top_k,
                          "n_dominant": int(self.dominant.sum()), "facts": per_fact,
@@ -212,18 +227,19 @@ class NeuronResult:
         """Text: the first ``max_facts`` facts' top neurons, the shared neurons, the summary."""
         F = self.effects.shape[2]
         flat = self.effects.reshape(len(self.facts), -1)
-        rows = [[f.name, f.sport, f"L{j // F}.{j % F}", float(flat[i, j]), float(s), int(h)]
+        rows = [[*fact_names(f), f"L{j // F}.{j % F}", float(flat[i, j]), float(s), int(h)]
                 for i, (f, s, h, j) in enumerate(zip(self.facts, self.top_share, self.n_to_half,
                                                      self.top[:, 0]))][:max_facts]
-        facts = text_table(["fact", "sport", "top neuron", "effect", "share", "for half"], rows)
-        shared = text_table(["neuron", f"in top-{self.top_k} of", "sports"],
+        facts = text_table(["fact", "answer", "top neuron", "effect", "share", "for half"],
+                           rows)
+        shared = text_table(["neuron", f"in top-{self.top_k} of", "answers"],
                             [[f"L{r['layer']}.{r['neuron']}", r["n_facts"],
-                              ", ".join(f"{s} {c}" for s, c in r["sports"].items())]
+                              ", ".join(f"{s} {c}" for s, c in r["answers"].items())]
                              for r in self.shared_neurons()])
         return f"{facts}\n\n{shared}\n\n{self.summary()}"
 
 
-def neuron_effects(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None,
+def neuron_effects(model: Any, tokenizer: Any, facts: Any = None,
                    template: int | str = 0, where: str = "last", top_k: int = TOP_K,
                    dominance: float = DOMINANCE, ln_f_scale: bool = True) -> NeuronResult:
     """Every neuron's direct effect on every fact's answer, and how they share the work.
@@ -231,14 +247,16 @@ def neuron_effects(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = No
     Parameters
     ----------
     model : GPT
-    tokenizer : WordTokenizer
-    facts : sequence of Fact, optional
+    tokenizer : CharTokenizer, WordTokenizer or GPT2Tokenizer
+    facts : sequence of FactPrompt or of Fact, optional
         Default: the embedded athletes.
     template : int or str, default 0
+        For athletes' ``Fact`` s only.
     where : {"last", "last_subject"}
-        Read the neurons at the prompt's last token (where the sport is predicted, and the
-        effect is on the real logit) or at the subject's last token (what the neurons there
-        write toward the sport, for attention to carry on).
+        Read the neurons at the prompt's last token (where the answer is predicted, and
+        the effect is on the real logit) or at the subject's last token (what the neurons
+        there write toward the answer, for attention to carry on). The answer's first
+        token is the one explained.
     top_k : int, default 5
     dominance : float, default 0.5
         A fact has a dominant neuron when one neuron holds more than this share of the
@@ -265,8 +283,21 @@ def neuron_effects(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = No
     top_k = check_int("top_k", top_k, 1, model.config.n_layer * model.config.d_ff)
     if not (isinstance(dominance, (int, float)) and 0 < dominance < 1):
         raise ValueError(f"dominance must be a number in (0, 1), got {dominance!r}")
-    P = fact_prompts(tokenizer, facts, template)
-    position = P.T - 1 if where == "last" else P.last
-    effects = direct_effects(model, P.ids, P.answers, position, ln_f_scale)
-    return NeuronResult(P.facts, template, where, bool(ln_f_scale), top_k, float(dominance),
-                        effects)
+    encoded = encode_facts(tokenizer, facts, model, template)
+    effects = np.empty((len(encoded), model.config.n_layer, model.config.d_ff), model.dtype)
+    for g in group_facts(encoded):
+        position = g.T - 1 if where == "last" else g.last
+        effects[g.rows] = direct_effects(model, g.ids, g.answers[:, 0], position, ln_f_scale)
+    athletes = is_athletes(facts)
+    given = list(load_facts() if facts is None else facts) if athletes else \
+        [e.fact for e in encoded]
+    return NeuronResult(given, template if athletes else None, where, bool(ln_f_scale), top_k,
+                        float(dominance), effects)
+
+
+def fact_names(fact: Any) -> tuple[str, str]:
+    """``(subject, answer)`` of a :class:`~minigpt.data.FactPrompt` or an athlete's
+    :class:`~minigpt.data.Fact` (name, sport)."""
+    if isinstance(fact, Fact):
+        return fact.name, fact.sport
+    return fact.subject, fact.answer

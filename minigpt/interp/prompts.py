@@ -1,9 +1,10 @@
-"""Facts as one batch: every fact's prompt in one template, with the subject located.
+"""The athletes of one template as one batch, and the argument checks every tool shares.
 
-All interpretability measurements here run every fact of a template at once. Names are
-single tokens, so every prompt of a template has the same length and the subject sits at
-the same positions in each: one (N, T) forward pass asks all N facts, and "the last
-subject token" is one column index for the whole batch.
+Athletes' names are single tokens, so every prompt of a template has the same length and
+the subject sits at the same positions in each: one (N, T) forward pass asks all N facts,
+and "the last subject token" is one column index for the whole batch
+(:func:`fact_prompts`). Facts of any shape are encoded one by one with
+:func:`~minigpt.interp.encode_fact` and batched by :func:`~minigpt.interp.group_facts`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..data import TEMPLATES, Fact, load_facts, prompt
-from ..facts import sport_token_ids
+from ..data import TEMPLATES, Fact, load_facts
 from ..model import GPT
 from ..nn import softmax_forward
+from .encoding import encode_facts
 
-FIRST_LABEL, LAST_LABEL = "First", "Last"  # how token labels show the subject's two names
+# how token labels show subject positions whose tokens differ from fact to fact
+FIRST_LABEL, MIDDLE_LABEL, LAST_LABEL = "First", "Middle", "Last"
+VARIES_LABEL = "*"  # a position outside the subject whose token differs from fact to fact
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class FactPrompts:
         Positions of the subject's first and last token (the same in every row).
     labels : list of str
         The template's tokens, with ``"First"`` and ``"Last"`` at the subject's first and
-        last token (and ``"Name"`` between them, for longer names).
+        last token (and ``"Middle"`` between them, for longer names); see
+        :func:`position_labels`.
     """
 
     template: int | str
@@ -122,10 +126,9 @@ def fact_prompts(tokenizer: Any, facts: Sequence[Fact] | None = None,
 
     Notes
     -----
-    The subject's span is found by counting: the tokens of the template's text before
-    ``{name}`` and after it are known, so the name is what remains in between. With the
-    word tokenizer a word carries its leading space, so the text before the name is
-    tokenized without its trailing space (it belongs to the name's first token).
+    Each prompt is encoded with :func:`~minigpt.interp.encode_fact`, which finds the
+    subject's tokens from the tokenization; the sport is the answer, with its leading
+    space (``" basketball"``).
 
     Examples
     --------
@@ -138,25 +141,67 @@ def fact_prompts(tokenizer: Any, facts: Sequence[Fact] | None = None,
     facts = list(load_facts() if facts is None else facts)
     if not facts:
         raise ValueError("facts must not be empty")
-    head = prompt("{name}", template)  # the prompt text with the name left as a slot
-    before, after = head.split("{name}")
-    n_before = len(tokenizer.encode(before.rstrip())) if before.strip() else 0
-    n_after = len(tokenizer.encode(after)) if after else 0
-    rows = [tokenizer.encode(prompt(f, template)) for f in facts]
-    lengths = sorted({len(r) for r in rows})
+    encoded = encode_facts(tokenizer, facts, template=template)
+    lengths = sorted({e.T for e in encoded})
     if len(lengths) != 1:
         raise ValueError(f"every prompt of a template must have the same number of tokens "
                          f"(single-token names), got lengths {lengths}")
-    ids = np.stack(rows).astype(np.int64)  # (N, T)
-    T = ids.shape[1]
-    first, last = n_before, T - n_after - 1
-    if last < first:
-        raise ValueError(f"could not locate the subject in template {template!r}: "
-                         f"{n_before} tokens before it and {n_after} after, prompt length {T}")
-    words = [tokenizer.decode([int(i)]).strip() for i in ids[0]]
-    labels = [FIRST_LABEL if t == first else LAST_LABEL if t == last else
-              "Name" if first < t < last else w for t, w in enumerate(words)]
-    return FactPrompts(template, facts, ids, sport_token_ids(tokenizer, facts), first, last, labels)
+    spans = sorted({e.subject for e in encoded})
+    if len(spans) != 1:
+        raise ValueError(f"the subject must sit at the same positions in every prompt of "
+                         f"template {template!r}, got spans {spans[:5]}")
+    bad = [e.fact.answer for e in encoded if e.A != 1]
+    if bad:
+        raise ValueError(f"sport {bad[0]!r} is not a single token of this tokenizer")
+    ids = np.stack([e.ids for e in encoded])  # (N, T)
+    answers = np.array([e.answer[0] for e in encoded], dtype=np.int64)  # (N,)
+    (first, last), = spans
+    return FactPrompts(template, facts, ids, answers, first, last,
+                       position_labels(tokenizer, ids, first, last))
+
+
+def position_labels(tokenizer: Any, ids: np.ndarray, first: Any, last: Any) -> list[str]:
+    """A label per position of a batch of prompts of one length.
+
+    Parameters
+    ----------
+    tokenizer : CharTokenizer, WordTokenizer or GPT2Tokenizer
+    ids : ndarray of int, shape (N, T)
+    first, last : int or ndarray of int, shape (N,)
+        The subject's span in each row.
+
+    Returns
+    -------
+    list of str
+        Where every row has the same token: that token, stripped. Elsewhere ``"First"``,
+        ``"Middle"`` or ``"Last"`` when the position is that part of the subject in every
+        row, else ``"*"``.
+
+    Examples
+    --------
+    >>> from minigpt.tokenizers import WordTokenizer
+    >>> tok = WordTokenizer.from_text("Ann Lee plays golf\\nBo Ng plays chess")
+    >>> position_labels(tok, np.stack([tok.encode("Ann Lee plays"), tok.encode("Bo Ng plays")]), 0, 1)
+    ['First', 'Last', 'plays']
+    """
+    N, T = ids.shape
+    first = np.broadcast_to(np.asarray(first), (N,))
+    last = np.broadcast_to(np.asarray(last), (N,))
+    t = np.arange(T)
+    roles = np.where(t[None] == first[:, None], 0,
+                     np.where(t[None] == last[:, None], 2,
+                              np.where((t[None] > first[:, None]) & (t[None] < last[:, None]),
+                                       1, 3)))  # (N, T): 0 first, 1 middle, 2 last, 3 other
+    labels = []
+    for pos in range(T):
+        column, role = ids[:, pos], roles[:, pos]
+        if np.all(column == column[0]):
+            labels.append(tokenizer.decode([int(column[0])]).strip())
+        elif np.all(role == role[0]) and role[0] < 3:
+            labels.append((FIRST_LABEL, MIDDLE_LABEL, LAST_LABEL)[role[0]])
+        else:
+            labels.append(VARIES_LABEL)
+    return labels
 
 
 def subject_positions(tokenizer: Any, template: int | str = 0,

@@ -1,33 +1,34 @@
-"""Recall by sentence template: does the model know the facts however they are asked?"""
+"""Recall by way of asking: does the model know the facts however they are asked?"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from ..data import TEMPLATES, Fact
-from ..facts import fact_recall
-from .prompts import answer_stats, check_model, fact_prompts, template_list
+from ..data import TEMPLATES, athlete_prompts
+from .encoding import as_fact_prompts, is_athletes
+from .prompts import check_choice, check_model, template_list
+from .scoring import MODES, score_facts
 from .tables import jsonable, text_table
 
 
 @dataclass
 class TemplateRecall:
-    """Recall of every fact in one template.
+    """Recall of every fact asked one way (one template, or the facts' own prompts).
 
     Attributes
     ----------
     template : int or str
+        The athletes' template, or ``"prompt"`` / ``"paraphrases"`` for general facts.
     prompt : str
-        The template's prompt with the subject shown as ``{name}``.
+        The template's prompt with the subject shown as ``{name}``, or a description.
     accuracy : float
-        Share of facts whose greedy next token is the right sport.
+        Share of facts whose greedy answer is right (every answer token the top token).
     n_correct, n : int
     p_correct : float
-        Mean probability of the right sport.
+        Mean probability of the right answer.
     """
 
     template: int | str
@@ -57,21 +58,25 @@ class RecallTable:
         """A text table: one line per template."""
         rows = [[r.template, r.prompt, r.n_correct, r.n, r.accuracy, r.p_correct]
                 for r in self.rows]
-        return text_table(["template", "prompt", "correct", "n", "recall", "p(sport)"], rows)
+        return text_table(["template", "prompt", "correct", "n", "recall", "p(answer)"], rows)
 
 
-def recall_by_template(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None,
-                       templates: Any = None) -> RecallTable:
-    """Greedy recall and the right sport's mean probability for each template.
+def recall_by_template(model: Any, tokenizer: Any, facts: Any = None,
+                       templates: Any = None, mode: str = "product") -> RecallTable:
+    """Greedy recall and the answer's mean probability, per way of asking.
 
     Parameters
     ----------
     model : GPT
-    tokenizer : WordTokenizer
-    facts : sequence of Fact, optional
-        Default: the embedded athletes.
+    tokenizer : CharTokenizer, WordTokenizer or GPT2Tokenizer
+    facts : sequence of Fact or of FactPrompt, optional
+        Default: the embedded athletes. Athletes are asked in each template; general facts
+        in their own prompts (row ``"prompt"``) and, if they have any, in all their
+        paraphrases pooled (row ``"paraphrases"``).
     templates : int, str or sequence of them, optional
-        Default: every template of :data:`minigpt.data.TEMPLATES`.
+        For athletes only. Default: every template of :data:`minigpt.data.TEMPLATES`.
+    mode : {"product", "first"}
+        See :func:`~minigpt.interp.score_facts`.
 
     Returns
     -------
@@ -88,12 +93,25 @@ def recall_by_template(model: Any, tokenizer: Any, facts: Sequence[Fact] | None 
     [180, 180]
     """
     check_model(model)
+    check_choice("mode", mode, MODES)
+    if is_athletes(facts):
+        asked = []
+        for template in template_list(templates):
+            text = TEMPLATES[template] if isinstance(template, int) else template
+            asked.append((template, text.split(" {sport}")[0],
+                          athlete_prompts(facts, template)))
+    else:
+        if templates is not None:
+            raise ValueError("templates apply to athletes' Facts only; general facts are "
+                             "asked in their own prompts and paraphrases")
+        facts = as_fact_prompts(facts)
+        asked = [("prompt", "(each fact's prompt)", facts)]
+        paraphrased = [p for f in facts for p in f.paraphrase_facts()]
+        if paraphrased:
+            asked.append(("paraphrases", "(each fact's paraphrases)", paraphrased))
     rows = []
-    for template in template_list(templates):
-        P = fact_prompts(tokenizer, facts, template)
-        recall = fact_recall(model, tokenizer, P.facts, template)
-        p, _ = answer_stats(model.forward(P.ids)[:, -1], P.answers)  # (N,)
-        text = TEMPLATES[template] if isinstance(template, int) else template
-        rows.append(TemplateRecall(template, text.split(" {sport}")[0], recall.accuracy,
-                                   recall.n_correct, recall.n, float(np.mean(p))))
+    for template, text, prompts in asked:
+        scores = score_facts(model, tokenizer, prompts, mode)
+        rows.append(TemplateRecall(template, text, scores.accuracy, scores.n_correct,
+                                   scores.n, float(np.mean(scores.p))))
     return RecallTable(rows)

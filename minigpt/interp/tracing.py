@@ -1,6 +1,6 @@
 """Causal tracing (Meng et al. 2022, ROME): which hidden states carry a fact to the answer?
 
-Three runs of the same prompts:
+Three runs of the same prompt:
 
 1. **clean**: "Michael Jordan plays" -> p(basketball) is high;
 2. **corrupted**: Gaussian noise is added to the subject tokens' embeddings, so the model
@@ -13,169 +13,177 @@ fact. Indirect effect of a state = p(restored) - p(corrupted); total effect = p(
 p(corrupted). In GPT-2 XL ROME finds the decisive states in the middle layers' MLPs at the
 **last subject token**, and attention at the last prompt token in later layers;
 :meth:`TraceResult.summary` says what the same measurement finds in a minigpt model.
+
+**What is computed, and what is not.** A restore at layer l and position t changes nothing
+before it: layers below l, and positions before t (attention is causal). So the corrupted
+run is made once, keeping each layer's input and its attention keys and values; each
+restored run then starts at layer l from that layer's corrupted input, at positions t and
+after only, attending to the kept keys and values of the positions before t (the KV cache
+of :meth:`minigpt.GPT.generate`). Only the positions whose logits are read are unembedded.
+Positions before the subject are not run at all: their corrupted states equal the clean
+ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..data import Fact
-from .prompts import answer_stats, check_choice, check_int, check_model, fact_prompts
-from .tables import jsonable, text_table
+from ..model import GPT
+from .encoding import EncodedFact, encode_facts, is_athletes, token_labels
+from .lens import decode_residual
+from .prompts import check_choice, check_int, check_model, position_labels
+from .scoring import MODES, FactGroup, answer_scores, group_facts
+from .trace_result import TRACE_KINDS, TraceResult
 
-TRACE_KINDS = {"resid": "resid_post", "mlp": "mlp_out", "attn": "attn_out"}  # kind -> hook point
-NOISE_SCALE = 3.0  # noise std in units of the token embeddings' std, as in ROME
-N_SAMPLES = 10  # noise draws averaged per fact
+NOISE_SCALE = 3.0  # noise std in units of the subject embeddings' std, as in ROME
+N_SAMPLES = 10  # noise draws averaged per fact, as in ROME
+TRACE_MEMORY_BYTES = 2**28  # facts are traced in chunks whose kept states fit in this
 
 
-@dataclass
-class TraceResult:
-    """The three runs of :func:`causal_trace`, per fact.
+def subject_embedding_std(model: GPT, encoded: Sequence[EncodedFact]) -> float:
+    """The standard deviation of the subject tokens' embeddings, over all given facts.
 
-    Attributes
-    ----------
-    template : int or str
-    labels : list of str
-        The prompt's tokens, with ``"First"``/``"Last"`` for the subject.
-    first, last : int
-        The subject's token positions.
-    kinds : list of str
-        Which states were restored, among ``"resid"``, ``"mlp"``, ``"attn"``.
-    noise_std : float
-        Standard deviation of the noise added to the subject embeddings.
-    n_samples : int
-    p_clean : ndarray, shape (N,)
-    p_corrupt : ndarray, shape (N,)
-        Mean over the noise samples.
-    p_restored : ndarray, shape (K, L, T, N)
-        ``p_restored[k, l, t, n]``: fact n's p(answer) with state ``kinds[k]`` of layer l at
-        position t restored, mean over the noise samples.
+    Returns
+    -------
+    float
+        ``tok_emb[ids].std()`` over every subject token of every fact (repeats counted),
+        all coordinates pooled, ``ddof=0``.
+
+    Notes
+    -----
+    ROME measures the same over the subjects of its dataset (1,209 facts), each subject
+    tokenized alone; here the subjects' tokens are taken as they appear in the prompts
+    (with their leading space), and the facts being traced are the sample.
     """
-
-    template: int | str
-    labels: list[str]
-    first: int
-    last: int
-    kinds: list[str]
-    noise_std: float
-    n_samples: int
-    p_clean: np.ndarray
-    p_corrupt: np.ndarray
-    p_restored: np.ndarray
-
-    @property
-    def total_effect(self) -> float:
-        """Mean over facts of p(clean) - p(corrupted)."""
-        return float(np.mean(self.p_clean - self.p_corrupt))
-
-    def indirect_effect(self, kind: str) -> np.ndarray:
-        """Mean over facts of p(restored) - p(corrupted), shape (n_layer, T)."""
-        k = self.kinds.index(check_choice("kind", kind, self.kinds))
-        return (self.p_restored[k] - self.p_corrupt).mean(axis=-1)  # (L, T)
-
-    def peak(self, kind: str) -> tuple[int, int, float]:
-        """The (layer, position, indirect effect) where restoring ``kind`` helps most."""
-        ie = self.indirect_effect(kind)
-        layer, pos = np.unravel_index(int(np.argmax(ie)), ie.shape)
-        return int(layer), int(pos), float(ie[layer, pos])
-
-    def _where(self, pos: int) -> str:
-        T = len(self.labels)
-        if pos == self.last:
-            return "the last subject token"
-        if pos == self.first:
-            return "the first subject token"
-        if pos == T - 1:
-            return f"the last prompt token ({self.labels[pos]!r})"
-        return f"token {pos} ({self.labels[pos]!r})"
-
-    def _depth(self, layer: int) -> str:
-        L = self.p_restored.shape[1]
-        third = layer / max(L - 1, 1)
-        return "early" if third < 1 / 3 else "late" if third > 2 / 3 else "middle"
-
-    def summary(self) -> str:
-        """What the trace says, computed from its numbers, beside ROME's GPT-2 XL finding."""
-        L, T = self.p_restored.shape[1:3]
-        te = self.total_effect
-        lines = [f"p(answer): clean {self.p_clean.mean():.3f}, corrupted "
-                 f"{self.p_corrupt.mean():.3f} (total effect {te:.3f}; noise std "
-                 f"{self.noise_std:.3f}, {self.n_samples} samples)"]
-        for kind in self.kinds:
-            layer, pos, ie = self.peak(kind)
-            share = ie / te if te > 0 else float("nan")
-            lines.append(f"{kind}: strongest indirect effect {ie:.3f} ({share:.0%} of the "
-                         f"total) at layer {layer} of {L} ({self._depth(layer)}), "
-                         f"{self._where(pos)}")
-        if "resid" in self.kinds:
-            best = self.indirect_effect("resid").argmax(axis=1)  # (L,) best position per layer
-            lines.append("residual stream, best position by layer: " +
-                         ", ".join(f"{i}:{self.labels[p]}" for i, p in enumerate(best)))
-        if "mlp" in self.kinds:
-            ie = self.indirect_effect("mlp")
-            at_subject, at_end = ie[:, self.last], ie[:, T - 1]
-            lines.append(
-                f"mlp at the last subject token: max {at_subject.max():.3f} (layer "
-                f"{int(at_subject.argmax())}); at the last prompt token: max "
-                f"{at_end.max():.3f} (layer {int(at_end.argmax())})")
-            _, pos, _ = self.peak("mlp")
-            verdict = ("agrees with" if pos == self.last else "differs from")
-            lines.append(f"GPT-2 XL (ROME): mid-layer MLPs at the last subject token decide; "
-                         f"here the MLP peak is at {self._where(pos)}, which {verdict} it")
-        if "attn" in self.kinds:
-            layer, pos, _ = self.peak("attn")
-            lines.append(f"GPT-2 XL (ROME): attention matters at the last token in late layers; "
-                         f"here attention peaks at {self._where(pos)}, layer {layer} "
-                         f"({self._depth(layer)})")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the averaged tables (not the per-fact arrays) and the summary."""
-        return jsonable({
-            "template": self.template, "labels": self.labels, "first": self.first,
-            "last": self.last, "noise_std": self.noise_std, "n_samples": self.n_samples,
-            "p_clean": float(self.p_clean.mean()), "p_corrupt": float(self.p_corrupt.mean()),
-            "total_effect": self.total_effect,
-            "indirect_effect": {k: self.indirect_effect(k) for k in self.kinds},
-            "summary": self.summary(),
-        })
-
-    def to_table(self, kind: str | None = None) -> str:
-        """Average indirect effects as text: one table per kind, layers x tokens."""
-        parts = []
-        for k in ([kind] if kind is not None else self.kinds):
-            ie = self.indirect_effect(k)
-            rows = [[f"layer {i}"] + [float(v) for v in ie[i]] for i in range(ie.shape[0])]
-            parts.append(f"indirect effect, restoring {k} ({TRACE_KINDS[k]}):\n"
-                         + text_table([k] + self.labels, rows))
-        return "\n\n".join(parts)
+    ids = np.concatenate([e.ids[e.first:e.last + 1] for e in encoded])  # (n_subject_tokens,)
+    return float(model.params["tok_emb"][ids].std(dtype=np.float64))
 
 
-def causal_trace(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None,
-                 template: int | str = 0, kinds: Sequence[str] = tuple(TRACE_KINDS),
-                 n_samples: int = N_SAMPLES, noise_scale: float = NOISE_SCALE,
-                 seed: int = 0) -> TraceResult:
-    """Causal tracing of every fact in one template, averaged over noise samples.
+def window_layers(layer: int, window: int, n_layer: int) -> range:
+    """The layers restored together around ``layer``: ROME's window, cut at the ends.
+
+    Examples
+    --------
+    >>> list(window_layers(5, 1, 12)), list(window_layers(5, 4, 12)), list(window_layers(1, 10, 12))
+    ([5], [3, 4, 5, 6], [0, 1, 2, 3, 4, 5])
+    """
+    return range(max(0, layer - window // 2), min(n_layer, layer - (-window // 2)))
+
+
+def _p_answer(model: GPT, x: np.ndarray, answers: np.ndarray) -> np.ndarray:
+    """p(answer) from the last residual states ``x`` (R, k, C) and answers (R, k)."""
+    scores = answer_scores(decode_residual(model, x), answers)  # logits (R, k, V)
+    return np.exp(scores.log_p)  # (R,)
+
+
+def _trace_group(model: GPT, group: FactGroup, noise: np.ndarray, kinds: list[str],
+                 window: int, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trace the n facts of one group; ``noise`` is (S, n, T', C), zero off the subjects.
+
+    Returns p_clean (n,), p_corrupt (n,) and p_restored (K, L, T, n).
+    """
+    S, n, Tx, C = noise.shape
+    K, L, T, k = len(kinds), model.config.n_layer, group.T, group.n_read(mode)
+    x_in = group.inputs(mode)  # (n, T')
+    names = {kind: [f"blocks.{i}.{TRACE_KINDS[kind]}" for i in range(L)] for kind in kinds}
+    logits, clean = model.run_with_cache(x_in, names=sum(names.values(), []),
+                                         logits_to_keep=k)  # (n, k, V)
+    answers = group.answers[:, :k]  # (n, k)
+    p_clean = np.exp(answer_scores(logits, answers).log_p)  # (n,)
+
+    # the corrupted run, once: each layer's input and its keys and values are kept
+    p = model.params
+    R = S * n  # rows, sample-major: row s * n + j is fact j under noise draw s
+    x = (p["tok_emb"][np.tile(x_in, (S, 1))] + p["pos_emb"][:Tx]
+         + noise.reshape(R, Tx, C))  # (R, T', C)
+    H, D = model.config.n_head, model.config.d_head
+    kv = [(np.empty((K * R, H, Tx, D), model.dtype), np.empty((K * R, H, Tx, D), model.dtype))
+          for _ in range(L)]
+    corrupt_in = []
+    for i in range(L):
+        corrupt_in.append(x)
+        x, _ = model._block_forward(i, x, (kv[i][0][:R], kv[i][1][:R]), 0)  # fills kv rows :R
+    for k_cache, v_cache in kv:  # every kind's rows start from the same corrupted cache
+        k_cache[R:], v_cache[R:] = np.tile(k_cache[:R], (K - 1, 1, 1, 1)), \
+            np.tile(v_cache[:R], (K - 1, 1, 1, 1))
+    p_corrupt = _p_answer(model, x[:, Tx - k:], np.tile(answers, (S, 1))).reshape(S, n)
+
+    # restored runs: rows kind-major (K * R); for each position, latest first, and layer
+    all_answers = np.tile(answers, (K * S, 1))  # (K*R, k)
+    p_restored = np.empty((K, L, T, n), dtype=model.dtype)
+    t0 = int(group.first.min())
+    p_restored[:, :, :t0] = p_corrupt.mean(axis=0)  # before every subject: nothing to restore
+    for t in range(T - 1, t0 - 1, -1):  # latest first: a run writes the KV cache at >= t only
+        for layer in range(L):
+            spans = {kind: window_layers(layer, window if kind != "resid" else 1, L)
+                     for kind in kinds}
+            start = min(r.start for r in spans.values())
+            targets = {f"blocks.{j}.{TRACE_KINDS[kind]}":
+                       (slice(c * R, (c + 1) * R), np.tile(clean[names[kind][j]][:, t], (S, 1)))
+                       for c, kind in enumerate(kinds) for j in spans[kind]}
+
+            def restore(name: str, value: np.ndarray, targets: dict = targets) -> np.ndarray:
+                if name not in targets:
+                    return value
+                rows, state = targets[name]
+                value = value.copy()
+                value[rows, 0] = state  # position t is the first of the positions run
+                return value
+
+            h = np.tile(corrupt_in[start][:, t:], (K, 1, 1))  # (K*R, T' - t, C)
+            for i in range(start, L):
+                h, _ = model._block_forward(i, h, kv[i], t, tap=restore)
+            p_run = _p_answer(model, h[:, h.shape[1] - k:], all_answers)  # (K*R,)
+            p_restored[:, layer, t] = p_run.reshape(K, S, n).mean(axis=1)
+    p_corrupt = p_corrupt.mean(axis=0)  # (n,)
+    before = np.arange(T)[:, None] < group.first[None, :]  # (T, n): positions before a subject
+    p_restored[:, :, before] = np.broadcast_to(p_corrupt, (T, n))[before]
+    return p_clean, p_corrupt, p_restored
+
+
+def _chunks(group: FactGroup, rows_bytes: int) -> list[FactGroup]:
+    """Split a group so that each chunk's kept states take at most TRACE_MEMORY_BYTES."""
+    size = max(1, TRACE_MEMORY_BYTES // max(rows_bytes, 1))
+    return [FactGroup(group.rows[i:i + size], group.ids[i:i + size],
+                      group.answers[i:i + size], group.first[i:i + size],
+                      group.last[i:i + size]) for i in range(0, group.n, size)]
+
+
+def causal_trace(model: Any, tokenizer: Any, facts: Any = None, template: int | str = 0,
+                 kinds: Sequence[str] = tuple(TRACE_KINDS), n_samples: int = N_SAMPLES,
+                 noise_scale: float = NOISE_SCALE, seed: int = 0, window: int = 1,
+                 mode: str = "product", noise_std: float | None = None) -> TraceResult:
+    """Causal tracing of facts of any shape, averaged over noise samples.
 
     Parameters
     ----------
     model : GPT
-    tokenizer : WordTokenizer
-    facts : sequence of Fact, optional
+    tokenizer : CharTokenizer, WordTokenizer or GPT2Tokenizer
+    facts : sequence of FactPrompt (or of athletes' Fact), optional
         Default: the embedded athletes.
     template : int or str, default 0
+        For athletes' ``Fact`` s only.
     kinds : sequence of {"resid", "mlp", "attn"}
         Restore ``blocks.{l}.resid_post``, ``blocks.{l}.mlp_out`` or ``blocks.{l}.attn_out``.
     n_samples : int, default 10
         Noise draws per fact.
     noise_scale : float, default 3.0
-        Noise std in units of :math:`\\sigma_E`, the std of all entries of ``tok_emb``.
+        Noise std in units of :math:`\\sigma_s`, the std of the subject tokens' embeddings
+        (:func:`subject_embedding_std`).
     seed : int
         Seeds the noise.
+    window : int, default 1
+        For ``"mlp"`` and ``"attn"``, restore the state in ``window`` layers around l at
+        once (:func:`window_layers`; ROME uses 10 in GPT-2 XL's 48 layers). The residual
+        stream is always restored in one layer, as in ROME.
+    mode : {"product", "first"}
+        p(answer): teacher-forced product over the answer's tokens, or the first token.
+    noise_std : float, optional
+        The noise std itself, instead of ``noise_scale`` times :math:`\\sigma_s` (e.g.
+        ROME's value measured on a larger set of subjects).
 
     Returns
     -------
@@ -183,20 +191,22 @@ def causal_trace(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None
 
     Notes
     -----
-    The corrupted run adds :math:`\\epsilon \\sim \\mathcal N(0, (3\\sigma_E)^2 I)` to the
-    ``embed`` activation (token plus position embedding) at the subject's positions, which
-    is the same as corrupting the subject's token embeddings. ROME measures the std over
-    subject embeddings of a text corpus; here :math:`\\sigma_E` is the std over the whole
-    embedding matrix, one number. For each sample s, fact n and state h at (l, t):
+    The corrupted run adds :math:`\\epsilon \\sim \\mathcal N(0, \\nu^2 I)`,
+    :math:`\\nu = 3\\sigma_s`, to the ``embed`` activation (token plus position
+    embedding) at the subject's positions, which is the same as corrupting the subject's
+    token embeddings. The noise of fact n is drawn, fact after fact in the given order, as
+    ``rng.standard_normal((n_samples, n_subject_tokens, d_model))`` in the model's dtype
+    from ``numpy.random.default_rng(seed)``, times :math:`\\nu`. For each state h at
+    (layer l, position t):
 
-    .. math:: IE_{l,t} = \\operatorname{mean}_{n,s}
-        \\left[p_{*,\\, h_{l,t} = h^{clean}_{l,t}}(a_n) - p_*(a_n)\\right]
+    .. math:: IE_{l,t} = \\operatorname{mean}_{s}
+        \\left[p_{*,\\, h_{l,t} = h^{clean}_{l,t}}(a)\\right] - \\operatorname{mean}_{s}
+        \\left[p_*(a)\\right]
 
-    Restoring ``resid`` at the last layer and position gives back p(clean) exactly: only
-    ``ln_f`` and the unembedding follow it. Positions before the subject are not run:
-    attention is causal, so their corrupted states equal the clean ones and restoring them
-    changes nothing (indirect effect 0). All N facts and all samples run as one batch; the
-    loop is over kinds x layers x positions.
+    Restoring ``resid`` at the last layer and the last prompt position gives back
+    p(clean) exactly in ``"first"`` mode: only ``ln_f`` and the unembedding follow it.
+    Facts of one shape are traced as one batch (all noise samples and all kinds at once);
+    the loop is over positions x layers.
 
     Examples
     --------
@@ -205,8 +215,8 @@ def causal_trace(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None
     >>> tok, _, _ = facts_dataset()
     >>> model = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=8, n_layer=2, n_head=2, d_model=8))
     >>> result = causal_trace(model, tok, n_samples=2)
-    >>> result.indirect_effect("mlp").shape, result.labels
-    ((2, 3), ['First', 'Last', 'plays'])
+    >>> result.indirect_effect("mlp").shape, result.labels, result.category_effect("mlp").shape
+    ((2, 3), ['First', 'Last', 'plays'], (2, 6))
     """
     check_model(model)
     kinds = [check_choice("kind", k, tuple(TRACE_KINDS)) for k in
@@ -214,76 +224,43 @@ def causal_trace(model: Any, tokenizer: Any, facts: Sequence[Fact] | None = None
     if not kinds:
         raise ValueError("kinds must not be empty")
     S = check_int("n_samples", n_samples, 1)
-    if not (isinstance(noise_scale, (int, float)) and np.isfinite(noise_scale)
-            and noise_scale >= 0):
-        raise ValueError(f"noise_scale must be a finite number >= 0, got {noise_scale!r}")
-    P = fact_prompts(tokenizer, facts, template)
-    N, T, L = P.n, P.T, model.config.n_layer
-    dtype = model.dtype
-    names = [f"blocks.{i}.{TRACE_KINDS[k]}" for k in kinds for i in range(L)]
-    logits, clean = model.run_with_cache(P.ids, names=names)
-    p_clean, _ = answer_stats(logits[:, -1], P.answers)  # (N,)
-
-    ids = np.tile(P.ids, (S, 1))  # (S*N, T), sample-major: row s*N + n is fact n
-    answers = np.tile(P.answers, S)  # (S*N,)
-    noise_std = dtype(noise_scale * model.params["tok_emb"].std())
+    window = check_int("window", window, 1)
+    check_choice("mode", mode, MODES)
+    for name, value in (("noise_scale", noise_scale), ("noise_std", noise_std)):
+        if value is not None and not (isinstance(value, (int, float)) and not
+                                      isinstance(value, bool) and np.isfinite(value)
+                                      and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    encoded = encode_facts(tokenizer, facts, model, template)
+    dtype, C = model.dtype, model.config.d_model
+    if noise_std is None:
+        noise_std = noise_scale * subject_embedding_std(model, encoded)
     rng = np.random.default_rng(seed)
-    n_subj = P.last - P.first + 1
-    noise = rng.standard_normal((S * N, n_subj, model.config.d_model), dtype=dtype) * noise_std
-
-    def corrupt(v: np.ndarray) -> np.ndarray:
-        v = v.copy()
-        v[:, P.first:P.last + 1] += noise  # (S*N, n_subj, C)
-        return v
-
-    def p_answer(hooks: dict[str, Any]) -> np.ndarray:
-        p, _ = answer_stats(model.forward(ids, hooks=hooks)[:, -1], answers)  # (S*N,)
-        return p.reshape(S, N).mean(axis=0)  # (N,)
-
-    p_corrupt = p_answer({"embed": corrupt})
-    p_restored = np.empty((len(kinds), L, T, N), dtype=dtype)  # (K, L, T, N)
-    for k, kind in enumerate(kinds):
-        for layer in range(L):
-            name = f"blocks.{layer}.{TRACE_KINDS[kind]}"
-            p_restored[k, layer, :P.first] = p_corrupt  # causal: states before the noise are clean
-            for t in range(P.first, T):
-                state = np.tile(clean[name][:, t], (S, 1))  # (S*N, C)
-
-                def restore(v: np.ndarray, t: int = t, state: np.ndarray = state) -> np.ndarray:
-                    v = v.copy()
-                    v[:, t] = state
-                    return v
-
-                p_restored[k, layer, t] = p_answer({"embed": corrupt, name: restore})
-    return TraceResult(template, P.labels, P.first, P.last, kinds, float(noise_std), S,
-                       p_clean, p_corrupt, p_restored)
-
-
-def plot_causal_trace(result: TraceResult, kind: str = "mlp", ax: Any = None) -> Any:
-    """Heatmap of the average indirect effect: tokens down, layers across (as in ROME).
-
-    Parameters
-    ----------
-    result : TraceResult
-    kind : {"resid", "mlp", "attn"}
-    ax : matplotlib Axes, optional
-        Drawn into a new figure when not given.
-
-    Returns
-    -------
-    matplotlib Axes
-        Needs matplotlib (the ``plot`` extra), imported only here.
-    """
-    import matplotlib.pyplot as plt
-
-    ie = result.indirect_effect(kind)  # (L, T)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.0 + 0.7 * ie.shape[0], 0.6 + 0.45 * ie.shape[1]))
-    image = ax.imshow(ie.T, cmap={"resid": "Purples", "mlp": "Greens", "attn": "Reds"}[kind],
-                      aspect="auto", vmin=min(0.0, float(ie.min())))
-    ax.set_yticks(range(len(result.labels)), result.labels)
-    ax.set_xticks(range(ie.shape[0]))
-    ax.set_xlabel("layer")
-    ax.set_title(f"restoring {TRACE_KINDS[kind]}: indirect effect on p(answer)")
-    ax.figure.colorbar(image, ax=ax)
-    return ax
+    draws = [rng.standard_normal((S, e.last - e.first + 1, C), dtype=dtype) * dtype(noise_std)
+             for e in encoded]  # per fact: (S, n_subject_tokens, C)
+    N, L, K = len(encoded), model.config.n_layer, len(kinds)
+    p_clean, p_corrupt = np.empty(N, dtype), np.empty(N, dtype)
+    restored: list[Any] = [None] * N
+    for whole in group_facts(encoded):
+        Tx, k = whole.inputs(mode).shape[1], whole.n_read(mode)
+        # per fact: kept keys and values (2KS), corrupted inputs (S), clean states (K) of
+        # every layer and position; the logits of a restored run (KS x k x V)
+        row_bytes = ((2 * K * S + S + K) * L * Tx * C + K * S * k * model.config.vocab_size) \
+            * np.dtype(dtype).itemsize
+        for group in _chunks(whole, row_bytes):
+            noise = np.zeros((S, group.n, Tx, C), dtype)  # (S, n, T', C)
+            for j, (row, first, last) in enumerate(zip(group.rows, group.first, group.last)):
+                noise[:, j, first:last + 1] = draws[row]
+            pc, pk, pr = _trace_group(model, group, noise, kinds, window, mode)
+            p_clean[group.rows], p_corrupt[group.rows] = pc, pk
+            for j, row in enumerate(group.rows):
+                restored[row] = pr[..., j]  # (K, L, T)
+    tokens = [token_labels(tokenizer, e.ids) for e in encoded]
+    spans = [e.subject for e in encoded]
+    labels = None
+    if len({(e.T, e.subject) for e in encoded}) == 1:
+        labels = position_labels(tokenizer, np.stack([e.ids for e in encoded]),
+                                 encoded[0].first, encoded[0].last)
+    return TraceResult([e.fact for e in encoded], tokens, spans, kinds, float(noise_std), S,
+                       window, mode, p_clean, p_corrupt, restored, labels,
+                       template if is_athletes(facts) else None)

@@ -5,8 +5,10 @@ import pytest
 
 from minigpt import GPT, GPTConfig
 from minigpt.facts import fact_recall, facts_dataset
-from minigpt.interp import ablated_recall, ablation_sweep, fact_prompts
-from minigpt.interp.ablation import _hooks
+from minigpt.data import FactPrompt
+from minigpt.interp import ablated_recall, ablation_sweep, encode_facts, group_facts
+from minigpt.interp.ablation import _fills, _hooks
+from minigpt.tokenizers import WordTokenizer
 
 LAYERS = range(4)
 
@@ -60,9 +62,11 @@ def test_sweep_rows_drops_and_outputs(demo_model):
 def test_hooks_put_in_zero_and_the_means():
     tok = facts_dataset()[0]
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=8, n_layer=2, n_head=2, d_model=8))
-    P = fact_prompts(tok, template=2)
+    encoded = encode_facts(tok, template=2)
+    (group,) = group_facts(encoded)
+    fills = _fills(model, encoded, "product")
     name = "blocks.1.mlp_out"
-    _, clean = model.run_with_cache(P.ids, names=[name])
+    _, clean = model.run_with_cache(group.ids, names=[name])
     c = clean[name]  # (N, T, C)
     expected = {
         ("last_subject", "zero"): np.where(np.arange(6)[:, None] == 3, 0, c),
@@ -72,9 +76,32 @@ def test_hooks_put_in_zero_and_the_means():
         ("all", "mean_pooled"): np.broadcast_to(c.mean(axis=(0, 1)), c.shape),
     }
     for (where, kind), want in expected.items():
-        hooks = _hooks(P, clean, "mlp", [1], where, kind)
-        _, got = model.run_with_cache(P.ids, names=[name], hooks=hooks)
+        hooks = _hooks(group, fills, "mlp", [1], where, kind)
+        _, got = model.run_with_cache(group.ids, names=[name], hooks=hooks)
         np.testing.assert_allclose(got[name], want, rtol=1e-6, atol=1e-7)
+
+
+def test_means_over_facts_of_different_shapes():
+    """The mean at the last subject token pools every fact's own last subject token; the
+    mean at a position pools the facts whose run reaches it."""
+    facts = [FactPrompt("The capital of France is", "France", "Paris"),
+             FactPrompt("Of all places, South Korea has as its capital", "South Korea", "Seoul")]
+    tok = WordTokenizer.from_text("\n".join(f.sentence for f in facts))
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=12, n_layer=1, n_head=2, d_model=8),
+                dtype=np.float64)
+    encoded = encode_facts(tok, facts)
+    fills = _fills(model, encoded, "first")["blocks.0.mlp_out"]
+    runs = [model.run_with_cache(e.ids, names=["blocks.0.mlp_out"])[1]["blocks.0.mlp_out"][0]
+            for e in encoded]  # (T_n, C) each
+    np.testing.assert_allclose(fills.last_subject, (runs[0][3] + runs[1][5]) / 2, rtol=1e-12)
+    np.testing.assert_allclose(fills.position[:5], (runs[0] + runs[1][:5]) / 2, rtol=1e-12)
+    np.testing.assert_allclose(fills.position[5:], runs[1][5:], rtol=1e-12)
+    pooled = np.concatenate(runs).mean(axis=0)
+    np.testing.assert_allclose(fills.pooled, pooled, rtol=1e-12)
+    acc, p = ablated_recall(model, tok, facts, component="mlp", layers=0, kind="mean")
+    assert 0 <= acc <= 1 and 0 < p < 1
+    result = ablation_sweep(model, tok, facts, components="mlp")
+    assert result.templates == ["prompt"] and result.n == 2
 
 
 def test_bad_arguments():

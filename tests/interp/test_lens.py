@@ -34,7 +34,7 @@ def test_the_answer_appears_layer_by_layer(lens):
     assert lens.mean_rank[-1] == pytest.approx(1.0, abs=0.05)
     assert lens.top1[-1] >= 0.95
     assert np.all(np.diff(lens.mean_p) > -0.01)  # the answer grows, it is not lost and refound
-    assert lens.summary().startswith("at the last prompt token, the right sport first tops")
+    assert lens.summary().startswith("at the last prompt token, the right answer first tops")
 
 
 def test_decode_residual_is_the_final_step():

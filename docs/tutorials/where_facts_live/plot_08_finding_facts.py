@@ -20,7 +20,7 @@ it were the last (the :term:`logit lens`); and split the answer's score among in
 # -------------
 #
 # **Causal tracing** (Meng et al. 2022) runs every prompt three times: clean; corrupted,
-# with Gaussian noise of three times the embeddings' standard deviation added to the
+# with Gaussian noise of three times the subject embeddings' standard deviation added to the
 # subject's token vectors; and corrupted again but with one hidden state :math:`h_{l,t}`
 # (layer :math:`l`, position :math:`t`) put back to its clean value. The *indirect effect*
 # of that state is how much of the right answer's probability the repair brings back,
@@ -55,15 +55,17 @@ it were the last (the :term:`logit lens`); and split the answer's score among in
 #    :no-docstring:
 #    :caption: minigpt/interp/ablation.py
 #
-# Causal tracing corrupts the embeddings and restores one state, for every layer and
-# position, with all facts and noise samples in one batch:
+# Causal tracing corrupts the embeddings once, keeping each layer's input and its attention
+# keys and values, then restores one state at a time, for every layer and position, with
+# all facts, noise samples and kinds of state in one batch. A restored run starts at the
+# restored layer and position: nothing before either can change.
 #
 # .. literalinclude:: /../minigpt/interp/tracing.py
-#    :pyobject: causal_trace
-#    :start-at: def corrupt(
-#    :end-at: p_restored[k, layer, t] = p_answer(
+#    :pyobject: _trace_group
+#    :start-at: for t in range(T - 1, t0 - 1, -1):
+#    :end-at: p_restored[:, layer, t] = p_run
 #    :dedent:
-#    :caption: minigpt/interp/tracing.py, causal_trace
+#    :caption: minigpt/interp/tracing.py, _trace_group
 #
 # The logit lens (:func:`~minigpt.interp.decode_residual`) and the neurons' direct effects
 # (:func:`~minigpt.interp.direct_effects`):
