@@ -840,7 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_superposition)
 
-    p = sub.add_parser("check", help="prove every gradient by finite differences (float64)",
+    p = command("check", help="prove every gradient by finite differences (float64)",
                        description="Check the backward of every op of minigpt.nn and the "
                                    "gradients of a whole model against central finite "
                                    "differences in float64; one row per op. Exit code 1 if "

@@ -101,3 +101,22 @@ def with_dtype(path, name, dtype):
             little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
             tensors[key] = (names[arr.dtype], arr.shape, little.tobytes())
     path.write_bytes(safetensors_bytes(tensors, metadata))
+
+
+def rewrite_checkpoint(path, edit_tensors=None, edit_metadata=None):
+    """Re-save a checkpoint after editing it, with a valid digest (so only the edit is wrong)."""
+    import safetensors.numpy as stnp
+    from safetensors import safe_open
+
+    from minigpt.checkpoint import _digest
+
+    with safe_open(path, framework="numpy") as f:
+        metadata = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    del metadata["sha256"]
+    if edit_tensors:
+        edit_tensors(tensors)
+    if edit_metadata:
+        edit_metadata(metadata)
+    metadata["sha256"] = _digest(tensors, metadata)
+    stnp.save_file(tensors, path, metadata=metadata)

@@ -17,6 +17,7 @@ from minigpt.checkpoint import (Checkpoint, CheckpointError, load_checkpoint, re
                                 save_checkpoint)
 from minigpt.config import GPTConfig, param_shapes
 from minigpt.optim import AdamW
+from tests.helpers import rewrite_checkpoint as rewrite
 from tests.helpers import with_dtype
 
 CFG = GPTConfig(vocab_size=13, n_ctx=6, n_layer=2, n_head=2, d_model=8, activation="relu")
@@ -54,20 +55,6 @@ def save_full(path, state, step=5):
     params, opt, rng = state
     save_checkpoint(path, params, config=CFG, step=step, optimizer=opt, rng=rng,
                     tokenizer=JsonTokenizer("abc"), extra={"loss": 2.5, "args": {"seed": 1}})
-
-
-def rewrite(path, edit_tensors=None, edit_metadata=None):
-    """Re-save a checkpoint after editing it, with a valid digest (so only the edit is wrong)."""
-    with safe_open(path, framework="numpy") as f:
-        metadata = f.metadata()
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-    del metadata["sha256"]
-    if edit_tensors:
-        edit_tensors(tensors)
-    if edit_metadata:
-        edit_metadata(metadata)
-    metadata["sha256"] = ckpt_mod._digest(tensors, metadata)
-    stnp.save_file(tensors, path, metadata=metadata)
 
 
 # ----------------------------------------------------------------------------- round trip

@@ -237,11 +237,14 @@ def _save_broken_copies(src, folder):
     """float16 weights (which GPT refuses) and NaN weights, as checkpoints."""
     from minigpt.checkpoint import load_checkpoint, save_checkpoint
     from minigpt.tokenizers import tokenizer_from_json
+    from tests.helpers import rewrite_checkpoint
 
     ckpt = load_checkpoint(src)
     tokenizer = tokenizer_from_json(ckpt.tokenizer)
-    half = {k: v.astype(np.float16) for k, v in ckpt.params.items()}
-    save_checkpoint(folder / "f16.safetensors", half, config=ckpt.config, tokenizer=tokenizer)
+    save_checkpoint(folder / "f16.safetensors", ckpt.params, config=ckpt.config,
+                    tokenizer=tokenizer)
+    rewrite_checkpoint(folder / "f16.safetensors", edit_tensors=lambda t: t.update(
+        {k: v.astype(np.float16) for k, v in t.items() if k.startswith("params.")}))
     nan = {k: v.copy() for k, v in ckpt.params.items()}
     nan["blocks.0.mlp.w_up"][0, 0] = np.nan
     save_checkpoint(folder / "nan.safetensors", nan, config=ckpt.config, tokenizer=tokenizer)
@@ -251,8 +254,8 @@ def _save_broken_copies(src, folder):
     (["--checkpoint", "{dir}/nan.safetensors", "--greedy"],
      "the logits for new token 1 are not finite: 1 of the model's"),
     (["--checkpoint", "{dir}/f16.safetensors"],
-     "cannot use the checkpoint {dir}/f16.safetensors: dtype must be float32 or float64, "
-     "got float16"),
+     "'{dir}/f16.safetensors' holds an unsupported dtype: tensor 'params.blocks.0.attn.b_out' "
+     "is F16 (and 15 more tensors); supported: F32 (float32), F64 (float64)"),
     (["--checkpoint", "{ckpt}", "--max-new-tokens", "1000000000000"],
      "--max-new-tokens must be at most 100,000, got 1,000,000,000,000"),
     (["--checkpoint", "{ckpt}", "--prompt", ""], "--prompt is empty"),
