@@ -5,8 +5,9 @@ Adam steps (learning rate 0.01) on a loss that penalizes every dot product beyon
 :func:`minigpt.superposition.nearly_perpendicular` does exactly that; at this size it takes
 minutes, too long for the book's build, so this script runs it once and writes what it
 measured, with the date, the machine and the command, to
-``benchmarks/results/perpendicular_video.json``. Chapter 10 of the book reads that file
-beside the smaller run it computes live.
+``minigpt/data/perpendicular_video.json``, which ships with the package
+(:func:`minigpt.data.load_perpendicular_video`). Chapter 10 of the book reads it beside the
+smaller run it computes live.
 
 Run ``python -m benchmarks.perpendicular_video`` (``--help`` for the options; ``--smoke``
 runs a tiny instance in a second and writes nowhere unless ``--out`` is given).
@@ -29,7 +30,8 @@ import numpy as np
 from minigpt.superposition import nearly_perpendicular
 from minigpt.superposition.perpendicular import DEFAULT_D, DEFAULT_N, DEFAULT_STEPS
 
-RESULT_FILE = Path(__file__).resolve().parent / "results" / "perpendicular_video.json"
+REPO = Path(__file__).resolve().parents[1]
+RESULT_FILE = REPO / "minigpt" / "data" / "perpendicular_video.json"  # ships with the package
 HIST_BIN_DEG = 0.5  # the stored histograms: pair counts per half degree from 0 to 180
 SMOKE_N, SMOKE_D, SMOKE_STEPS = 200, 10, 20
 
@@ -92,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         help=f"a tiny run ({SMOKE_N} vectors in {SMOKE_D} dimensions)")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"where to write the record (default {RESULT_FILE.name} in "
-                             f"benchmarks/results; none with --smoke)")
+                             f"minigpt/data; none with --smoke)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.n, args.d, args.steps = SMOKE_N, SMOKE_D, SMOKE_STEPS

@@ -4,6 +4,7 @@ prints and writes its table, with or without PyTorch; their accounting is checke
 from __future__ import annotations
 
 import doctest
+import json
 import re
 import string
 import subprocess
@@ -248,3 +249,17 @@ def test_fact_tools_prompt_is_ten_tokens_with_a_multi_token_subject():
 
     e = encode_fact(fact_tools.bpe_tokenizer(fact_tools.BPE_MERGES), fact_tools.FACT)
     assert e.T == fact_tools.PROMPT_TOKENS and e.last > e.first
+
+
+def test_perpendicular_video_smoke_writes_a_record_like_the_stored_one(tmp_path):
+    from benchmarks import perpendicular_video
+    from minigpt.data import load_perpendicular_video
+
+    out = tmp_path / "run.json"
+    record = perpendicular_video.main(["--smoke", "--out", str(out)])
+    stored = load_perpendicular_video()
+    assert json.loads(out.read_text()) == record
+    assert set(record) == set(stored) and set(record["result"]) == set(stored["result"])
+    assert (record["result"]["n"], record["result"]["d"]) == (perpendicular_video.SMOKE_N,
+                                                              perpendicular_video.SMOKE_D)
+    assert perpendicular_video.RESULT_FILE.read_text() == json.dumps(stored, indent=1) + "\n"

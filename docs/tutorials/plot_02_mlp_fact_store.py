@@ -53,9 +53,6 @@ answer.
 # .. literalinclude:: /../minigpt/nn/activations.py
 #    :pyobject: gelu_forward
 #    :no-docstring:
-#
-# .. literalinclude:: /../minigpt/nn/activations.py
-#    :pyobject: _tanh_u
 
 import math
 

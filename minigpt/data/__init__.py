@@ -16,6 +16,10 @@ answer)``: the athletes are one dataset of them (:func:`athlete_prompts`), ``cap
 (60 countries and their capitals, :func:`load_capitals`) another, and a user's CSV/TSV file
 a third (:func:`read_facts_file`, format in :mod:`minigpt.data.facts_file`).
 
+*Stored results.* ``perpendicular_video.json`` holds the video's full-size
+nearly-perpendicular run (:func:`load_perpendicular_video`), too slow to run while the book
+builds.
+
 *Text.* ``macbeth.txt`` holds Shakespeare's *Macbeth* (about 100 KB of ASCII), a corpus
 for character-level language modelling; see :data:`TEXT_SOURCE`.
 """
@@ -23,6 +27,7 @@ for character-level language modelling; see :data:`TEXT_SOURCE`.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -301,6 +306,35 @@ def facts_corpus(
     if not chosen:
         raise ValueError("templates must not be empty")
     return "".join(sentence(fact, t) + "\n" for fact in facts for t in chosen)
+
+
+PERPENDICULAR_VIDEO_FILE = "perpendicular_video.json"  # written by benchmarks.perpendicular_video
+
+
+def load_perpendicular_video() -> dict:
+    """The stored run of the video's "nearly perpendicular" experiment at its full size.
+
+    10,000 unit vectors in 100 dimensions, 250 Adam steps: minutes of compute, so
+    ``python -m benchmarks.perpendicular_video`` ran it once and stored what it measured in
+    ``perpendicular_video.json``, which ships with minigpt. Chapter 10 of the book reads it.
+
+    Returns
+    -------
+    dict
+        ``date``, ``command`` and ``machine`` (where and how it ran), ``result`` (the
+        measured angles before and after, the Welch angle, the verdict) and the
+        histograms of pair angles before and after (``histogram_bin_deg`` wide bins from 0
+        to 180 degrees).
+
+    Examples
+    --------
+    >>> run = load_perpendicular_video()
+    >>> run["result"]["n"], run["result"]["d"], run["result"]["steps"]
+    (10000, 100, 250)
+    """
+    text = resources.files(__name__).joinpath(PERPENDICULAR_VIDEO_FILE).read_text(
+        encoding="utf-8")
+    return json.loads(text)
 
 
 def load_text() -> str:

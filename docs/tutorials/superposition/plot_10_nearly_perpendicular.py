@@ -58,15 +58,14 @@ the reason is instructive.
 #    :no-docstring:
 #    :caption: minigpt/superposition/capacity/welch.py
 
-import json
 import math
 import textwrap
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import minigpt as mg
+from minigpt.data import load_perpendicular_video
 from minigpt.superposition import (
     angle_stats,
     band_to_cos_tol,
@@ -160,58 +159,52 @@ assert result.after.share_in_band > result.before.share_in_band
 #
 # ``python -m benchmarks.perpendicular_video`` ran the experiment at 10,000 vectors in 100
 # dimensions (:func:`~minigpt.superposition.nearly_perpendicular` with its defaults, the
-# video's settings) and wrote what it measured, with the date, the machine and the
-# command, to ``benchmarks/results/perpendicular_video.json`` in the repository. The
-# numbers below are read from that file, not computed while this page was built; the
-# live run above is the same code at a twentieth of the work per step. (Run from a
-# download, outside a clone of the repository, this part has no file to read.)
+# video's settings) and stored what it measured, with the date, the machine and the
+# command, in a file that ships with minigpt
+# (:func:`~minigpt.data.load_perpendicular_video`). The numbers below are read from that
+# file, not computed while this page was built; the live run above is the same code at a
+# twentieth of the work per step.
 
-REPO = Path(mg.__file__).resolve().parents[1]  # the clone minigpt is imported from
-RECORD = REPO / "benchmarks" / "results" / "perpendicular_video.json"
-if RECORD.is_file():
-    record = json.loads(RECORD.read_text(encoding="utf-8"))
-    full, where = record["result"], record["machine"]
-    print(f"run {record['date']} with `{record['command']}`")
-    print(f"on {where['processor']} ({where['cpus']} CPUs), numpy {where['numpy']}, "
-          f"{where['blas']}: {full['seconds']:.0f} s")
-    print(f"{full['n']:,} vectors in {full['d']} dimensions, {full['steps']} Adam steps of "
-          f"lr {full['lr']}")
-    print(f"{'':>8} {'min':>7} {'0.1%':>7} {'1%':>7} {'median':>7} {'99%':>7} {'99.9%':>7} "
-          f"{'max':>7} {'in 89-91':>9} {'rms cos':>8}")
-    for label in ("before", "after"):
-        a = full[label]
-        p = [a["percentiles_deg"][q] for q in sorted(a["percentiles_deg"], key=float)]
-        print(f"{label:>8} {a['min_deg']:7.2f} " + " ".join(f"{x:7.2f}" for x in p)
-              + f" {a['max_deg']:7.2f} {a['share_in_band']:9.1%} {a['rms_cos']:8.4f}")
-    print(f"lines: {full['n_on_lines']:,} of the {full['n']:,} vectors on {full['n_lines']} "
-          f"lines (up to {full['largest_line']} each)")
-    print(f"Welch angle {full['welch_angle_deg']:.2f} degrees")
-    print(textwrap.fill(full["verdict"].replace("\n", " "), 86))
-    assert not full["claim_holds"] and full["after"]["min_deg"] < full["welch_angle_deg"]
-    assert full["after"]["share_in_band"] > 0.5 and full["n_on_lines"] > full["n"] / 2
+record = load_perpendicular_video()
+full, where = record["result"], record["machine"]
+print(f"run {record['date']} with `{record['command']}`")
+print(f"on {where['processor']} ({where['cpus']} CPUs), numpy {where['numpy']}, "
+      f"{where['blas']}: {full['seconds']:.0f} s")
+print(f"{full['n']:,} vectors in {full['d']} dimensions, {full['steps']} Adam steps of "
+      f"lr {full['lr']}")
+print(f"{'':>8} {'min':>7} {'0.1%':>7} {'1%':>7} {'median':>7} {'99%':>7} {'99.9%':>7} "
+      f"{'max':>7} {'in 89-91':>9} {'rms cos':>8}")
+for label in ("before", "after"):
+    a = full[label]
+    p = [a["percentiles_deg"][q] for q in sorted(a["percentiles_deg"], key=float)]
+    print(f"{label:>8} {a['min_deg']:7.2f} " + " ".join(f"{x:7.2f}" for x in p)
+          + f" {a['max_deg']:7.2f} {a['share_in_band']:9.1%} {a['rms_cos']:8.4f}")
+print(f"lines: {full['n_on_lines']:,} of the {full['n']:,} vectors on {full['n_lines']} "
+      f"lines (up to {full['largest_line']} each)")
+print(f"Welch angle {full['welch_angle_deg']:.2f} degrees")
+print(textwrap.fill(full["verdict"].replace("\n", " "), 86))
+assert not full["claim_holds"] and full["after"]["min_deg"] < full["welch_angle_deg"]
+assert full["after"]["share_in_band"] > 0.5 and full["n_on_lines"] > full["n"] / 2
 
-    fig, (ax_window, ax_all) = plt.subplots(2, 1, figsize=(7.5, 6.5))
-    width = record["histogram_bin_deg"]
-    edges = np.arange(len(record["histogram_after"]) + 1) * width  # (bins + 1,) degrees
-    for ax, log in ((ax_window, False), (ax_all, True)):
-        for key, label in (("histogram_before", "random start"),
-                           ("histogram_after", f"after {full['steps']} steps")):
-            ax.stairs(record[key], edges, fill=True, alpha=0.5, label=label)
-        ax.axvspan(*CLAIM_BAND_DEG, color="0.85", zorder=0, label="the video's claim")
-        ax.set_ylabel(f"pairs per {width:g} degree")
-        if log:
-            ax.set_yscale("log")
-    ax_window.set_xlim(80, 100)
-    ax_window.set_title(f"{full['n']:,} vectors in {full['d']} dimensions (stored run), "
-                        f"the video's window", fontsize=10)
-    ax_window.legend(fontsize=8)
-    ax_all.set_xlim(0, 180)
-    ax_all.set_xlabel("angle between two vectors (degrees)")
-    ax_all.set_title("all angles, log scale", fontsize=10)
-    fig.tight_layout()
-else:
-    print(f"no record at {RECORD}: run `python -m benchmarks.perpendicular_video` in a "
-          f"clone of the repository to make it")
+fig, (ax_window, ax_all) = plt.subplots(2, 1, figsize=(7.5, 6.5))
+width = record["histogram_bin_deg"]
+edges = np.arange(len(record["histogram_after"]) + 1) * width  # (bins + 1,) degrees
+for ax, log in ((ax_window, False), (ax_all, True)):
+    for key, label in (("histogram_before", "random start"),
+                       ("histogram_after", f"after {full['steps']} steps")):
+        ax.stairs(record[key], edges, fill=True, alpha=0.5, label=label)
+    ax.axvspan(*CLAIM_BAND_DEG, color="0.85", zorder=0, label="the video's claim")
+    ax.set_ylabel(f"pairs per {width:g} degree")
+    if log:
+        ax.set_yscale("log")
+ax_window.set_xlim(80, 100)
+ax_window.set_title(f"{full['n']:,} vectors in {full['d']} dimensions (stored run), "
+                    f"the video's window", fontsize=10)
+ax_window.legend(fontsize=8)
+ax_all.set_xlim(0, 180)
+ax_all.set_xlabel("angle between two vectors (degrees)")
+ax_all.set_title("all angles, log scale", fontsize=10)
+fig.tight_layout()
 
 # %%
 # At the video's size the stored run shows the same picture: most pairs end inside the
