@@ -308,6 +308,11 @@ def _facts_text(facts: list[Any]) -> str:
     return "".join(fact_sentences(facts))
 
 
+def _tokenizer_kind(tokenizer: Any) -> str:
+    """'char', 'word' or 'bpe': the --tokenizer value that makes this tokenizer."""
+    return getattr(tokenizer, "kind", "bpe")
+
+
 def _new_facts_run(args: argparse.Namespace) -> _Run:
     """A fresh model for ``train --facts FILE``: every fact in training, no hold-out."""
     from .facts.own_facts import FACTS_SHAPE, facts_context, facts_tokenizer
@@ -369,8 +374,9 @@ def _resumed_run(args: argparse.Namespace) -> _Run:
     conflicts = [f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint has "
                  f"{getattr(cfg, name)})" for name in SHAPE_DEFAULTS
                  if getattr(args, name) is not None and getattr(args, name) != getattr(cfg, name)]
-    if args.tokenizer is not None and args.tokenizer != tokenizer.kind:
-        conflicts.append(f"--tokenizer {args.tokenizer} (the checkpoint has {tokenizer.kind})")
+    kind = _tokenizer_kind(tokenizer)
+    if args.tokenizer is not None and args.tokenizer != kind:
+        conflicts.append(f"--tokenizer {args.tokenizer} (the checkpoint has {kind})")
     if conflicts:
         raise UserError(f"a resumed model keeps its shape and tokenizer: {', '.join(conflicts)}; "
                         f"leave these flags out, or train a new model without --resume")
@@ -495,7 +501,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                   "the checkpoint's tokenizer knows only its {n} {noun}")
     train_ids, val_ids = _split(ids, run.eval_fraction)
     n_eval = 0 if val_ids is None else len(val_ids)
-    noun = PIECE_NOUNS.get(run.tokenizer.kind, "tokens")
+    noun = PIECE_NOUNS.get(_tokenizer_kind(run.tokenizer), "tokens")
     _check_windows(run.corpus, len(ids), len(train_ids), n_eval, run.eval_fraction,
                    run.model.config.n_ctx, noun)
     starts = None
@@ -569,7 +575,7 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
               "recalled": scores.n_correct,
               "paraphrases": None if para is None else {"n": para.n, "recalled": para.n_correct},
               "not_recalled": [f.prompt for f, ok in zip(facts, scores.correct) if not ok],
-              "eval_fraction": 0.0, "train_tokens": len(ids), "tokenizer": tokenizer.kind,
+              "eval_fraction": 0.0, "train_tokens": len(ids), "tokenizer": _tokenizer_kind(tokenizer),
               "n_params": model.n_params, "config": model.config.to_dict()}
     if args.json:
         print(json.dumps(jsonable(report)))
@@ -848,8 +854,6 @@ def _own_answer(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
 
 
 def _cmd_facts_edit(args: argparse.Namespace) -> int:
-    from .facts import rome_edit
-
     if not args.new.strip():
         raise UserError("--new is empty: give the answer the edited model should say")
     if (args.checkpoint is None) == (args.hf_dir is None):
@@ -873,6 +877,8 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
     for p in new_fact.paraphrase_facts():
         _encoded(loaded, p)
     said_before = _greedy(model, tokenizer, ids, n_new)
+    from .facts import rome_edit
+
     outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, seed=args.seed)
     said_after = _greedy(model, tokenizer, ids, n_new)
     if loaded.is_hf:
