@@ -1127,8 +1127,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
                    help="continue the run saved in this checkpoint: same model, corpus and "
                         "settings unless a flag changes a setting (default: a new run)")
     p.add_argument("--steps", type=int, default=None,
-                   help=f"total optimizer steps, counted from the start of the run "
-                        f"(default: {d['steps']}, {FACTS_STEPS} with --facts{on_resume})")
+                   help=f"total optimizer steps, counted from the start of the run; "
+                        f"{FACTS_STEPS} for a new --facts run (default: {d['steps']}"
+                        f"{on_resume})")
     p.add_argument("--batch-size", type=int, default=None,
                    help=f"windows of --n-ctx tokens per step (default: {d['batch_size']}"
                         f"{on_resume})")

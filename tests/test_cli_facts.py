@@ -309,3 +309,20 @@ def test_every_facts_subcommand_flag_has_help_and_shows_its_default():
             shown = formatter._get_help_string(action)
             switch = action.nargs == 0 or action.required or not action.option_strings
             assert switch or "default" in shown, (name, action.dest, shown)
+
+
+def test_facts_story_on_the_athletes_is_the_bare_facts_report(tmp_path, capsys, demo_model):
+    from minigpt.checkpoint import save_checkpoint
+    from minigpt.cli import main
+
+    model, tokenizer, _ = demo_model
+    ckpt = tmp_path / "demo.safetensors"
+    save_checkpoint(ckpt, model.params, config=model.config, tokenizer=tokenizer)
+    reports = []
+    for argv in (["facts"], ["facts", "story"]):
+        code = main([*argv, "--checkpoint", str(ckpt), "--n-edits", "0", "--trace-samples",
+                     "2", "--json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        reports.append(json.loads(out))
+    assert reports[0] == reports[1] and reports[0]["handbuilt"]["relu"]["accuracy"] == 1.0
