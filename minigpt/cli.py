@@ -853,6 +853,29 @@ def _own_answer(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
     return text[:cut].strip() or text.strip()
 
 
+def _edit_corpus(args: argparse.Namespace, loaded: _Loaded) -> str | None:
+    """The text of ROME's key covariance: --corpus, else the embedded play when the
+    tokenizer reads it (``None``), else what the checkpoint was trained on."""
+    from .data import facts_corpus, load_text
+    from .facts.own_facts import fact_sentences, recorded_facts
+
+    if args.corpus is not None:
+        return _read_corpus(args.corpus)
+    try:
+        loaded.tokenizer.encode(load_text())
+        if not getattr(loaded.tokenizer, "unk", False):
+            return None
+    except ValueError:
+        pass
+    facts = recorded_facts(loaded.extra)
+    if facts is not None:
+        return "".join(fact_sentences(facts))
+    if loaded.extra.get("corpus") == "facts":
+        return facts_corpus()
+    raise UserError(f"the tokenizer of {loaded.source} cannot read the embedded play, which "
+                    f"gives the key covariance: give --corpus FILE, a text it can read")
+
+
 def _cmd_facts_edit(args: argparse.Namespace) -> int:
     if not args.new.strip():
         raise UserError("--new is empty: give the answer the edited model should say")
@@ -876,10 +899,12 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
     n_new = _encoded(loaded, new_fact).A
     for p in new_fact.paraphrase_facts():
         _encoded(loaded, p)
+    corpus = _edit_corpus(args, loaded)
     said_before = _greedy(model, tokenizer, ids, n_new)
     from .facts import rome_edit
 
-    outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, seed=args.seed)
+    outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, corpus=corpus,
+                        seed=args.seed)
     said_after = _greedy(model, tokenizer, ids, n_new)
     if loaded.is_hf:
         from .hf import save_hf_gpt2
@@ -1252,6 +1277,9 @@ def _add_facts_subcommands(facts: argparse.ArgumentParser) -> None:
     p.add_argument("--paraphrase", action="extend", nargs="+", default=None, metavar="Q",
                    help="other prompts with the subject, to measure whether the edit "
                         "generalizes (default: none)")
+    p.add_argument("--corpus", default=None, metavar="FILE",
+                   help="a UTF-8 text for the key covariance (default: the embedded play "
+                        "when the tokenizer reads it, else the checkpoint's training text)")
     p.add_argument("--seed", type=int, default=0, help="seed of the edit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_facts_edit)
