@@ -233,6 +233,8 @@ def test_facts_edit_refuses_a_bad_out_before_the_edit(facts_checkpoint, hf_folde
 
 
 def test_facts_edit_writes_a_checkpoint_that_generate_reads(facts_checkpoint, tmp_path):
+    """The mechanics (what is changed, saved and printed); how well ROME edits is the
+    business of the editing tests."""
     from minigpt.checkpoint import load_checkpoint
 
     path, _ = facts_checkpoint
@@ -243,18 +245,26 @@ def test_facts_edit_writes_a_checkpoint_that_generate_reads(facts_checkpoint, tm
     report = json.loads(text)
     edit = report["edit"]
     assert edit["new_answer"] == "Paris" and edit["method"] == "rome"
-    assert edit["after"]["p_new"] > edit["before"]["p_new"]
-    assert edit["paraphrase"] is not None
-    assert report["greedy_after"] == " Paris"
-    extra = load_checkpoint(out).extra
-    assert extra["facts"] and extra["edits"][0]["new"] == "Paris"
+    assert edit["old_answer"] == report["old_answer"] and edit["paraphrase"] is not None
+    assert set(edit["before"]) == set(edit["after"]) == {"p_old", "p_new"}
+    before, after = load_checkpoint(path), load_checkpoint(out)
+    changed = [k for k in before.params
+               if not np.array_equal(before.params[k], after.params[k])]
+    assert changed == [f"blocks.{edit['layer']}.mlp.w_down"]
+    assert after.extra["facts"] == before.extra["facts"]
+    assert after.extra["edits"][0]["new"] == "Paris"
     code, text, err = shell("generate", "--checkpoint", out, "--prompt",
                             "The capital of Italy is", "--greedy", "--max-new-tokens", "1")
-    assert code == 0 and text.strip() == "The capital of Italy is Paris", err
+    assert code == 0, err
+    assert text == "The capital of Italy is" + report["greedy_after"] + "\n"
     code, text, err = shell("facts", "edit", "--checkpoint", path, *ITALY, "--new", "Paris",
                             "--out", tmp_path / "again.safetensors", "--layer", "1")
     assert code == 0, err
-    assert "greedy continuation of 'The capital of Italy is'" in text and "-> ' Paris'" in text
+    assert "rome edit at layer 1" in text
+    assert "greedy continuation of 'The capital of Italy is': " in text
+    code, _, err = shell("facts", "edit", "--checkpoint", path, *ITALY, "--new", "Paris",
+                         "--out", tmp_path / "x.safetensors", "--layer", "2")
+    assert code == 2 and one_line(err) and "--layer must be in 0..1" in err
 
 
 def test_facts_edit_writes_a_hugging_face_folder(hf_folder, tmp_path):
