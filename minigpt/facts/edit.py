@@ -294,3 +294,8 @@ def evaluate_edits(model: GPT, tokenizer: Any, layer: int, n_edits: int = 20,
             report.edits.append(EditResult(fact, new_sport, method, efficacy, paraphrase,
                                            specificity, delta))
     return report
+
+
+# The general edits build on rank_one_update above (rome imports it from here).
+from .edit_outcome import EditOutcome  # noqa: E402
+from .rome import finetune_edit, mlp_key_covariance, rome_edit  # noqa: E402
