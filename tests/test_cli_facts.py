@@ -336,3 +336,13 @@ def test_facts_story_on_the_athletes_is_the_bare_facts_report(tmp_path, capsys, 
         assert code == 0, err
         reports.append(json.loads(out))
     assert reports[0] == reports[1] and reports[0]["handbuilt"]["relu"]["accuracy"] == 1.0
+
+
+def test_facts_story_refuses_a_missing_or_malformed_facts_file(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("subject\tprompt\nFrance\tThe capital of France is\n", encoding="utf-8")
+    for path, message in ((tmp_path / "none.csv", "no such file"),
+                          (bad, "missing ['answer']")):
+        code, out, err = shell("facts", "story", "--facts", path)
+        assert code == 2 and one_line(err), err
+        assert message in err and out == ""
