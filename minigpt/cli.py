@@ -557,10 +557,10 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
         print(f"training on {len(facts):,} facts ({n_sentences:,} sentences with the "
               f"paraphrases, {len(ids):,} tokens), every fact in training and evaluated on "
               f"the same (--eval-fraction 0)", flush=True)
-    record = facts_record(facts, run.corpus.removeprefix("--facts ")) if not run.recorded \
-        else {}
+    record = _recorded_facts_extra(args.resume) if args.resume else facts_record(facts,
+                                                                                  args.facts)
     extra = {"corpus": None, "corpus_sha256": _sha256(run.text), "eval_fraction": 0.0,
-             **(record or _recorded_facts_extra(args.resume))}
+             **record}
     result = train(model, ids, settings, starts=starts, tokenizer=tokenizer, out=args.out,
                    resume=args.resume, progress=not args.no_progress, extra=extra)
     scores = score_facts(model, tokenizer, facts)
