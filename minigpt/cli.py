@@ -575,7 +575,8 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
               "recalled": scores.n_correct,
               "paraphrases": None if para is None else {"n": para.n, "recalled": para.n_correct},
               "not_recalled": [f.prompt for f, ok in zip(facts, scores.correct) if not ok],
-              "eval_fraction": 0.0, "train_tokens": len(ids), "tokenizer": _tokenizer_kind(tokenizer),
+              "eval_fraction": 0.0, "train_tokens": len(ids),
+              "tokenizer": _tokenizer_kind(tokenizer),
               "n_params": model.n_params, "config": model.config.to_dict()}
     if args.json:
         print(json.dumps(jsonable(report)))
