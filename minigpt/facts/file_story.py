@@ -96,12 +96,12 @@ def run_facts_file_story(
     neurons = neuron_effects(model, tokenizer, facts)
     story.add("neurons", "Neurons (direct effect on the answer's logit)", neurons,
               neurons.to_table())
+    corpus = _corpus(tokenizer, facts)  # of the key covariance
     if edit is not None:
         fact, new = parse_subject_edit(edit, facts)
         kept = {k: v.copy() for k, v in model.params.items()}
         try:
-            outcome = rome_edit(model, tokenizer, fact, new, corpus=_corpus(tokenizer, facts),
-                                seed=seed)
+            outcome = rome_edit(model, tokenizer, fact, new, corpus=corpus, seed=seed)
         finally:
             for k, v in kept.items():
                 model.params[k][...] = v
@@ -109,7 +109,7 @@ def run_facts_file_story(
                   outcome.to_table())
     if n_edits:
         report = evaluate_edits(model, tokenizer, facts, n_edits=min(n_edits, len(facts)),
-                                seed=seed)
+                                seed=seed, corpus=corpus)
         story.add("edits", f"{min(n_edits, len(facts))} edits, each from the unedited model",
                   report, report.to_table())
     if plots_dir is not None:
