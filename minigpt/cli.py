@@ -846,12 +846,17 @@ def _check_edit_out(loaded_is_hf: bool, source: str, out: str) -> None:
         _check_writable(out, "--out")
 
 
-def _own_answer(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
-    """The model's answer to a prompt: its greedy continuation up to the first line end
-    or punctuation, at most MAX_ANSWER_TOKENS tokens."""
+def _said(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
+    """The model's greedy continuation of a prompt up to the first line end or
+    punctuation, at most MAX_ANSWER_TOKENS tokens."""
     text = _greedy(model, tokenizer, ids, MAX_ANSWER_TOKENS)
     cut = min((i for i in (text.find(c) for c in ANSWER_ENDS) if i >= 0), default=len(text))
-    return text[:cut].strip() or text.strip()
+    return text[:cut] if text[:cut].strip() else text
+
+
+def _own_answer(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
+    """The model's answer to a prompt: :func:`_said` without outer whitespace."""
+    return _said(model, tokenizer, ids).strip()
 
 
 def _edit_corpus(args: argparse.Namespace, loaded: _Loaded) -> str | None:
@@ -897,16 +902,16 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
     fact = _fact_prompt(args.prompt, args.subject, old, args.paraphrase or ())
     new_fact = _fact_prompt(args.prompt, args.subject, args.new, args.paraphrase or ())
     _encoded(loaded, fact)
-    n_new = _encoded(loaded, new_fact).A
+    _encoded(loaded, new_fact)
     for p in new_fact.paraphrase_facts():
         _encoded(loaded, p)
     corpus = _edit_corpus(args, loaded)
-    said_before = _greedy(model, tokenizer, ids, n_new)
+    said_before = _said(model, tokenizer, ids)
     from .facts import rome_edit
 
     outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, corpus=corpus,
                         seed=args.seed)
-    said_after = _greedy(model, tokenizer, ids, n_new)
+    said_after = _said(model, tokenizer, ids)
     if loaded.is_hf:
         from .hf import save_hf_gpt2
 

@@ -254,9 +254,9 @@ def test_facts_edit_writes_a_checkpoint_that_generate_reads(facts_checkpoint, tm
     assert after.extra["facts"] == before.extra["facts"]
     assert after.extra["edits"][0]["new"] == "Paris"
     code, text, err = shell("generate", "--checkpoint", out, "--prompt",
-                            "The capital of Italy is", "--greedy", "--max-new-tokens", "1")
+                            "The capital of Italy is", "--greedy", "--max-new-tokens", "8")
     assert code == 0, err
-    assert text == "The capital of Italy is" + report["greedy_after"] + "\n"
+    assert text.startswith("The capital of Italy is" + report["greedy_after"])
     code, text, err = shell("facts", "edit", "--checkpoint", path, *ITALY, "--new", "Paris",
                             "--out", tmp_path / "again.safetensors", "--layer", "1")
     assert code == 0, err
