@@ -29,6 +29,7 @@ import numpy as np
 from .allocator import keep_freed_memory
 from .atomic import save_png
 from .config import GPT3_TABLE, GPTConfig, count_params, gpt3_config
+from .facts.own_facts import BPE_MERGES, FACTS_STEPS
 from .interp.tables import jsonable
 from .model import NonFiniteError
 from .threads import blas_threads, threadpoolctl_available
@@ -284,6 +285,53 @@ class _Run(NamedTuple):
     eval_fraction: float
     recorded: dict[str, Any]  # the resumed run's TrainSettings as a dict; {} for a new run
     step: int  # the step the run starts from
+    facts: list[Any] | None = None  # the facts of a --facts run, else None
+
+
+def _read_facts(path: str, flag: str = "--facts") -> list[Any]:
+    """:func:`minigpt.data.read_facts_file`, its errors as one line naming the flag."""
+    from .data import read_facts_file
+
+    try:
+        return read_facts_file(path)
+    except FileNotFoundError:
+        raise UserError(f"{flag} {path}: no such file (a CSV/TSV with the columns "
+                        f"subject, prompt, answer)") from None
+    except ValueError as e:
+        raise UserError(f"{flag}: {e}") from None
+
+
+def _facts_text(facts: list[Any]) -> str:
+    """The training text of a --facts run: every sentence form, one per line."""
+    from .facts.own_facts import fact_sentences
+
+    return "".join(fact_sentences(facts))
+
+
+def _new_facts_run(args: argparse.Namespace) -> _Run:
+    """A fresh model for ``train --facts FILE``: every fact in training, no hold-out."""
+    from .facts.own_facts import FACTS_SHAPE, facts_context, facts_tokenizer
+    from .model import GPT
+
+    if args.corpus is not None:
+        raise UserError("give --facts or --corpus, not both")
+    if args.eval_fraction:
+        raise UserError(f"--eval-fraction {args.eval_fraction}: a facts model is trained on "
+                        f"every fact and evaluated on them; leave --eval-fraction out")
+    facts = _read_facts(args.facts)
+    kind = args.tokenizer or "word"
+    if kind == "bpe" and not args.json:
+        print(f"training a BPE tokenizer ({args.bpe_merges} merges) on the facts and the "
+              f"embedded play...", flush=True)
+    tokenizer = facts_tokenizer(facts, kind, n_merges=args.bpe_merges)
+    defaults = {**SHAPE_DEFAULTS, **FACTS_SHAPE,
+                "n_ctx": facts_context(tokenizer, facts)}
+    shape = {name: defaults[name] if getattr(args, name) is None else getattr(args, name)
+             for name in SHAPE_DEFAULTS}
+    seed = TRAIN_DEFAULTS["seed"] if args.seed is None else args.seed
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, **shape), seed=seed)
+    return _Run(model, tokenizer, f"--facts {args.facts}", _facts_text(facts), 0.0, {}, 0,
+                facts)
 
 
 def _new_run(args: argparse.Namespace) -> _Run:
@@ -291,6 +339,11 @@ def _new_run(args: argparse.Namespace) -> _Run:
     from .model import GPT
     from .tokenizers import CharTokenizer, WordTokenizer
 
+    if args.facts is not None:
+        return _new_facts_run(args)
+    if args.tokenizer == "bpe":
+        raise UserError("--tokenizer bpe is for --facts; a corpus is cut into 'char' or "
+                        "'word' pieces")
     corpus = args.corpus or "facts"
     text = _read_corpus(corpus)
     kind = args.tokenizer or ("word" if corpus == "facts" else "char")
@@ -323,6 +376,11 @@ def _resumed_run(args: argparse.Namespace) -> _Run:
                         f"leave these flags out, or train a new model without --resume")
     ckpt = load_checkpoint(path)
     extra = ckpt.extra or {}
+    if "facts" in extra:
+        return _resumed_facts_run(args, model, tokenizer, extra, ckpt.step)
+    if args.facts is not None:
+        raise UserError(f"--facts {args.facts}: the checkpoint {path} was not trained on a "
+                        f"facts file; leave --facts out")
     recorded = extra.get("corpus")
     corpus = args.corpus or recorded
     if corpus is None:
@@ -344,15 +402,42 @@ def _resumed_run(args: argparse.Namespace) -> _Run:
                 ckpt.step)
 
 
-def _train_settings(args: argparse.Namespace, recorded: dict[str, Any]) -> Any:
-    """The run's settings: the flags given, else the resumed run's, else TRAIN_DEFAULTS."""
+def _resumed_facts_run(args: argparse.Namespace, model: Any, tokenizer: Any,
+                       extra: dict[str, Any], step: int) -> _Run:
+    """The facts of a checkpoint trained with --facts, rebuilt from what it records; a
+    --facts given again must hold the same facts."""
+    from .facts.own_facts import recorded_facts
+
+    if args.corpus is not None:
+        raise UserError(f"--corpus {args.corpus}: the checkpoint {args.resume} was trained on "
+                        f"the facts of {extra.get('facts_file')}; leave --corpus out")
+    if args.eval_fraction:
+        raise UserError(f"--eval-fraction {args.eval_fraction}: a facts model keeps every "
+                        f"fact in training; leave --eval-fraction out")
+    facts = recorded_facts(extra)
+    text = _facts_text(facts)
+    if args.facts is not None and _facts_text(_read_facts(args.facts)) != text:
+        raise UserError(f"--facts {args.facts} does not hold the facts this checkpoint was "
+                        f"trained on ({extra.get('facts_file')}); leave --facts out to "
+                        f"continue on those")
+    if _sha256(text) != extra.get("corpus_sha256", _sha256(text)):
+        raise UserError(f"the checkpoint {args.resume} does not match its recorded facts")
+    return _Run(model, tokenizer, f"the facts of {extra.get('facts_file')}", text, 0.0,
+                extra.get("train_settings") or {}, step, facts)
+
+
+def _train_settings(args: argparse.Namespace, recorded: dict[str, Any],
+                    defaults: dict[str, Any] | None = None) -> Any:
+    """The run's settings: the flags given, else the resumed run's, else ``defaults``
+    (a facts run's steps), else TRAIN_DEFAULTS."""
     from .train import TrainSettings
 
     known = {f.name for f in dataclasses.fields(TrainSettings)}
     given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
              "warmup_steps": args.warmup, "eval_every": args.eval_every,
              "checkpoint_every": args.checkpoint_every, "seed": args.seed}
-    values = {**TRAIN_DEFAULTS, **{k: v for k, v in recorded.items() if k in known},
+    values = {**TRAIN_DEFAULTS, **(defaults or {}),
+              **{k: v for k, v in recorded.items() if k in known},
               **{k: v for k, v in given.items() if v is not None}}
     if args.warmup is None and "warmup_steps" in values:  # a resumed run's warmup, cut
         values["warmup_steps"] = min(values["warmup_steps"], values["steps"])  # to --steps
@@ -395,7 +480,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     _check_writable(args.out, "--out")
     run = _resumed_run(args) if args.resume else _new_run(args)
-    settings = _train_settings(args, run.recorded)
+    settings = _train_settings(args, run.recorded,
+                               {"steps": FACTS_STEPS} if run.facts is not None else None)
     if settings.steps <= run.step:
         raise UserError(
             f"--steps {settings.steps}: the checkpoint is already at step {run.step}, and "
@@ -403,6 +489,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             if args.steps is not None else
             f"the checkpoint {args.resume} has finished its {settings.steps} steps; give "
             f"--steps with more than {run.step} to train further")
+    if run.facts is not None:
+        return _train_facts(args, run, settings)
     ids = _encode(run.tokenizer, run.text, f"the corpus {run.corpus}",
                   "the checkpoint's tokenizer knows only its {n} {noun}")
     train_ids, val_ids = _split(ids, run.eval_fraction)
@@ -441,6 +529,71 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(f"  step {step:6d}  eval loss {loss:.3f}")
         print(f"checkpoint: {args.out}")
     return 0
+
+
+def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
+    """``train --facts``: every fact in training, then the recall of every fact."""
+    from .facts.own_facts import facts_record, facts_stream
+    from .interp import score_facts
+    from .interp.encoding import check_fits, encode_fact
+    from .train import train
+
+    model, tokenizer, facts = run.model, run.tokenizer, run.facts
+    for fact in facts:  # every fact must fit the model before any step is taken
+        check_fits(model, encode_fact(tokenizer, fact))
+    ids, starts = facts_stream(tokenizer, facts)
+    n_ctx = model.config.n_ctx
+    if len(ids) < n_ctx + 1:
+        raise UserError(f"{run.corpus} has {len(ids):,} tokens: too few for one training "
+                        f"window of {n_ctx + 1} (--n-ctx {n_ctx} + 1); use a smaller --n-ctx")
+    n_sentences = len(starts)
+    if not args.json:
+        print(f"training on {len(facts):,} facts ({n_sentences:,} sentences with the "
+              f"paraphrases, {len(ids):,} tokens), every fact in training and evaluated on "
+              f"the same (--eval-fraction 0)", flush=True)
+    record = facts_record(facts, run.corpus.removeprefix("--facts ")) if not run.recorded \
+        else {}
+    extra = {"corpus": None, "corpus_sha256": _sha256(run.text), "eval_fraction": 0.0,
+             **(record or _recorded_facts_extra(args.resume))}
+    result = train(model, ids, settings, starts=starts, tokenizer=tokenizer, out=args.out,
+                   resume=args.resume, progress=not args.no_progress, extra=extra)
+    scores = score_facts(model, tokenizer, facts)
+    paraphrases = [p for f in facts for p in f.paraphrase_facts()]
+    para = score_facts(model, tokenizer, paraphrases) if paraphrases else None
+    report = {"start_step": result.start_step, "step": result.step, "seconds": result.seconds,
+              "tokens_per_second": result.tokens_per_second,
+              "loss_first": result.losses[0] if result.losses else None,
+              "loss_last": result.losses[-1] if result.losses else None,
+              "evals": result.evals, "checkpoint": str(args.out),
+              "facts_file": extra["facts_file"], "n_facts": scores.n,
+              "recalled": scores.n_correct,
+              "paraphrases": None if para is None else {"n": para.n, "recalled": para.n_correct},
+              "not_recalled": [f.prompt for f, ok in zip(facts, scores.correct) if not ok],
+              "eval_fraction": 0.0, "train_tokens": len(ids), "tokenizer": tokenizer.kind,
+              "n_params": model.n_params, "config": model.config.to_dict()}
+    if args.json:
+        print(json.dumps(jsonable(report)))
+        return 0
+    print(f"steps {result.start_step} -> {result.step} in {result.seconds:.1f} s "
+          f"({result.tokens_per_second:,.0f} tokens/s)")
+    if result.losses:
+        print(f"train loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
+    print(f"recall: {scores.n_correct} of {scores.n} facts ({scores.accuracy:.1%}), greedy "
+          f"answer after the prompt")
+    if para is not None:
+        print(f"        {para.n_correct} of {para.n} paraphrases ({para.accuracy:.1%})")
+    for prompt in report["not_recalled"][:MAX_SHOWN]:
+        print(f"  not recalled: {prompt!r}")
+    print(f"checkpoint: {args.out}")
+    return 0
+
+
+def _recorded_facts_extra(path: str) -> dict[str, Any]:
+    """The facts record of a resumed checkpoint, kept in the checkpoints it continues."""
+    from .checkpoint import load_checkpoint
+
+    extra = load_checkpoint(path).extra or {}
+    return {k: extra[k] for k in ("facts_file", "facts")}
 
 
 # ---------------------------------------------------------------------- generate
@@ -510,6 +663,276 @@ def _cmd_facts(args: argparse.Namespace) -> int:
         _make_folder(plots, "--plots")
     story = run_facts_story(model, tokenizer, edit=args.edit, n_edits=args.n_edits,
                             plots_dir=plots, trace_samples=args.trace_samples, seed=args.seed)
+    if args.json:
+        print(json.dumps(jsonable(story.to_dict())))
+    else:
+        print(story.to_text())
+        for path in story.plots:
+            print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------- facts trace / edit
+
+
+MAX_ANSWER_TOKENS = 8  # how far `facts edit` reads the model's own answer when none is given
+ANSWER_ENDS = "\n.,;:!?"  # the model's own answer is cut at the first of these
+
+
+class _Loaded(NamedTuple):
+    """The model of a ``facts`` subcommand and where it came from."""
+
+    model: Any
+    tokenizer: Any
+    source: str  # the path given
+    is_hf: bool  # a Hugging Face folder (else a minigpt checkpoint)
+    extra: dict[str, Any]  # what a checkpoint records beside its weights ({} for a folder)
+
+
+def _load_any(args: argparse.Namespace) -> _Loaded:
+    """The model of --checkpoint or --hf-dir (exactly one), with its tokenizer."""
+    if (args.checkpoint is None) == (args.hf_dir is None):
+        raise UserError("give exactly one of --checkpoint and --hf-dir")
+    if args.hf_dir is not None:
+        from .hf import load_hf_gpt2
+
+        try:
+            model, tokenizer = load_hf_gpt2(args.hf_dir)
+        except (TypeError, AttributeError) as e:  # weights numpy cannot use (e.g. float8)
+            raise UserError(f"cannot use the folder {args.hf_dir}: {e}") from e
+        if tokenizer is None:
+            raise UserError(f"the folder {args.hf_dir} has no tokenizer: it needs vocab.json "
+                            f"and merges.txt beside config.json")
+        return _Loaded(model, tokenizer, args.hf_dir, True, {})
+    from .checkpoint import load_checkpoint
+
+    model, tokenizer = _load_model(args.checkpoint)
+    if tokenizer is None:
+        raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+    return _Loaded(model, tokenizer, args.checkpoint, False,
+                   load_checkpoint(args.checkpoint).extra or {})
+
+
+def _fact_prompt(prompt: str, subject: str, answer: str, paraphrases: Sequence[str] = ()
+                 ) -> Any:
+    """The fact of --prompt, --subject and the answer, its problems in the flags' words."""
+    from .data import FactPrompt
+
+    for flag, value in (("--prompt", prompt), ("--subject", subject)):
+        if not value.strip():
+            raise UserError(f"{flag} is empty")
+    if subject.strip() not in prompt:
+        raise UserError(f"--subject {subject!r} does not occur in --prompt {prompt!r}")
+    return FactPrompt(prompt, subject.strip(), answer.strip(), tuple(paraphrases))
+
+
+def _encoded(loaded: _Loaded, fact: Any) -> Any:
+    """:func:`minigpt.interp.encode_fact` checked against the model (unknown pieces, n_ctx)."""
+    from .interp import encode_fact
+
+    return encode_fact(loaded.tokenizer, fact, loaded.model)
+
+
+def _greedy(model: Any, tokenizer: Any, ids: np.ndarray, n: int) -> str:
+    """The model's greedy continuation of ``ids``, ``n`` tokens (fewer at n_ctx), decoded."""
+    n = min(n, model.config.n_ctx - len(ids))
+    if n <= 0:
+        return ""
+    out = model.generate(ids, n, temperature=0)
+    return tokenizer.decode(out[len(ids):])
+
+
+def _check_plots(plots: str | None) -> None:
+    if plots is None:
+        return
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    except ImportError as e:
+        raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
+    _make_folder(plots, "--plots")
+
+
+def _cmd_facts_trace(args: argparse.Namespace) -> int:
+    from .interp import causal_trace, score_facts
+
+    if not args.answer.strip():
+        raise UserError("--answer is empty: give the answer the prompt should be completed "
+                        "with")
+    for flag, value in (("--samples", args.samples), ("--window", args.window)):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
+    _check_plots(args.plots)
+    loaded = _load_any(args)
+    fact = _fact_prompt(args.prompt, args.subject, args.answer)
+    encoded = _encoded(loaded, fact)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    scores = score_facts(model, tokenizer, [fact])
+    said = _greedy(model, tokenizer, encoded.ids, encoded.A)
+    trace = causal_trace(model, tokenizer, [fact], n_samples=args.samples, seed=args.seed,
+                         window=min(args.window, model.config.n_layer))
+    peaks = {}
+    for kind in trace.kinds:
+        layer, pos, effect = trace.peak(kind)
+        peaks[kind] = {"layer": layer, "position": pos, "token": trace.labels[pos],
+                       "indirect_effect": effect}
+    written = []
+    if args.plots:
+        import matplotlib.pyplot as plt
+
+        from .interp import plot_causal_trace
+
+        for kind in trace.kinds:
+            fig, ax = plt.subplots(figsize=(6, 3.5))
+            plot_causal_trace(trace, kind, ax=ax)
+            written.append(save_png(fig, Path(args.plots) / f"trace_{kind}.png"))
+            plt.close(fig)
+    report = {"prompt": fact.prompt, "subject": fact.subject, "answer": fact.answer,
+              "source": loaded.source, "tokens": trace.tokens[0],
+              "subject_span": list(encoded.subject), "answer_tokens": encoded.A,
+              "p_answer": float(scores.p[0]), "recalled": bool(scores.correct[0]),
+              "rank": int(scores.rank[0]), "greedy": said, "peaks": peaks,
+              "trace": trace.to_dict(), "plots": written}
+    if args.json:
+        print(json.dumps(jsonable(report)))
+        return 0
+    verdict = "recalled" if scores.correct[0] else "not recalled"
+    print(f"{fact.prompt!r} -> {fact.answer!r}: p(answer) {scores.p[0]:.4f} (product over "
+          f"{encoded.A} answer token{'s' if encoded.A > 1 else ''}), first token rank "
+          f"{scores.rank[0]}; greedy continuation {said!r}: {verdict}")
+    print(f"subject {fact.subject!r}: tokens {encoded.first}..{encoded.last} of "
+          f"{encoded.T}\n")
+    print(trace.to_table())
+    print("\npeak per kind:")
+    for kind, peak in peaks.items():
+        print(f"  {kind:<5} layer {peak['layer']}, token {peak['position']} "
+              f"({peak['token']!r}): indirect effect {peak['indirect_effect']:.3f}")
+    print("\n" + trace.summary())
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _check_edit_out(loaded_is_hf: bool, source: str, out: str) -> None:
+    """--out must be what the input was (a checkpoint file, or a Hugging Face folder),
+    not the input itself, and writable: checked before the edit."""
+    target = Path(out)
+    if target.exists() and target.resolve() == Path(source).resolve():
+        raise UserError(f"--out {out} is the model being edited; give another name")
+    if loaded_is_hf:
+        if target.exists() and not target.is_dir():
+            raise UserError(f"--out {out} is a file, but the input is a Hugging Face folder: "
+                            f"the edited model is written as a folder; give a folder name")
+        if not target.exists() and target.suffix == ".safetensors":
+            raise UserError(f"--out {out} names a checkpoint file, but the input is a "
+                            f"Hugging Face folder: the edited model is written as a folder "
+                            f"(config.json, model.safetensors, vocab.json, merges.txt); give "
+                            f"a folder name")
+        parent = target if target.is_dir() else target.parent
+        _check_writable(str(parent / "config.json"), "--out")
+    else:
+        if target.is_dir():
+            raise UserError(f"--out {out} is a folder, but the input is a checkpoint: the "
+                            f"edited model is written as one checkpoint file, e.g. "
+                            f"{target / 'edited.safetensors'}")
+        _check_writable(out, "--out")
+
+
+def _own_answer(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
+    """The model's answer to a prompt: its greedy continuation up to the first line end
+    or punctuation, at most MAX_ANSWER_TOKENS tokens."""
+    text = _greedy(model, tokenizer, ids, MAX_ANSWER_TOKENS)
+    cut = min((i for i in (text.find(c) for c in ANSWER_ENDS) if i >= 0), default=len(text))
+    return text[:cut].strip() or text.strip()
+
+
+def _cmd_facts_edit(args: argparse.Namespace) -> int:
+    from .facts import rome_edit
+
+    if not args.new.strip():
+        raise UserError("--new is empty: give the answer the edited model should say")
+    if (args.checkpoint is None) == (args.hf_dir is None):
+        raise UserError("give exactly one of --checkpoint and --hf-dir")
+    _check_edit_out(args.hf_dir is not None, args.hf_dir or args.checkpoint, args.out)
+    loaded = _load_any(args)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    if args.layer is not None and not 0 <= args.layer < model.config.n_layer:
+        raise UserError(f"--layer must be in 0..{model.config.n_layer - 1} (the model has "
+                        f"{model.config.n_layer} layers), got {args.layer}")
+    probe = _fact_prompt(args.prompt, args.subject, args.new, args.paraphrase or ())
+    ids = _encoded(loaded, probe).ids
+    old = args.answer.strip() if args.answer else _own_answer(model, tokenizer, ids)
+    if not old:
+        raise UserError(f"the model continues {args.prompt!r} with whitespace only; give its "
+                        f"current answer with --answer")
+    fact = _fact_prompt(args.prompt, args.subject, old, args.paraphrase or ())
+    new_fact = _fact_prompt(args.prompt, args.subject, args.new, args.paraphrase or ())
+    _encoded(loaded, fact)
+    n_new = _encoded(loaded, new_fact).A
+    for p in new_fact.paraphrase_facts():
+        _encoded(loaded, p)
+    said_before = _greedy(model, tokenizer, ids, n_new)
+    outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, seed=args.seed)
+    said_after = _greedy(model, tokenizer, ids, n_new)
+    if loaded.is_hf:
+        from .hf import save_hf_gpt2
+
+        save_hf_gpt2(args.out, model, tokenizer)
+    else:
+        from .checkpoint import save_checkpoint
+
+        keep = {k: v for k, v in loaded.extra.items() if k != "train_settings"}
+        save_checkpoint(args.out, model.params, config=model.config, tokenizer=tokenizer,
+                        extra={**keep, "edits": [*keep.get("edits", []), {
+                            "prompt": fact.prompt, "subject": fact.subject, "old": old,
+                            "new": args.new.strip(), "layer": outcome.layer}]})
+    report = {"source": loaded.source, "out": args.out, "old_answer": old,
+              "greedy_before": said_before, "greedy_after": said_after,
+              "edit": outcome.to_dict()}
+    if args.json:
+        print(json.dumps(jsonable(report)))
+        return 0
+    print(outcome.to_table())
+    print(f"\ngreedy continuation of {args.prompt!r}: {said_before!r} -> {said_after!r}")
+    kind = "Hugging Face folder" if loaded.is_hf else "checkpoint"
+    print(f"wrote the edited model ({kind}): {args.out}")
+    return 0
+
+
+def _cmd_facts_story(args: argparse.Namespace) -> int:
+    """``facts story``: the athletes' story (as bare ``facts``), or the general one on a
+    facts file's model."""
+    from .facts.own_facts import recorded_facts
+
+    extra = {}
+    if args.checkpoint:
+        from .checkpoint import load_checkpoint
+
+        _load_model(args.checkpoint)  # its errors in one line first
+        extra = load_checkpoint(args.checkpoint).extra or {}
+    facts = _read_facts(args.facts) if args.facts else recorded_facts(extra)
+    if facts is None:
+        return _cmd_facts(args)
+    from .facts.file_story import parse_subject_edit, run_facts_file_story
+    from .facts.own_facts import train_own_facts_model
+
+    if args.checkpoint:
+        model, tokenizer = _load_model(args.checkpoint)
+        if tokenizer is None:
+            raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+    else:
+        if not args.json:
+            print(f"No --checkpoint given: training a model on {args.facts} first.",
+                  file=sys.stderr)
+        model, tokenizer, _ = train_own_facts_model(
+            facts, progress=not args.no_progress and not args.json, source=args.facts)
+    if args.edit is not None:
+        parse_subject_edit(args.edit, facts)  # fail in one line before the long analysis
+    _check_plots(args.plots)
+    story = run_facts_file_story(model, tokenizer, facts, edit=args.edit, n_edits=args.n_edits,
+                                 plots_dir=args.plots, trace_samples=args.trace_samples,
+                                 seed=args.seed)
     if args.json:
         print(json.dumps(jsonable(story.to_dict())))
     else:
@@ -680,9 +1103,18 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", default=None, metavar="facts|text|FILE",
                    help="what to train on: 'facts' (the athletes), 'text' (Macbeth) or a UTF-8 "
                         "text file (default: facts; with --resume, the checkpoint's)")
-    p.add_argument("--tokenizer", choices=("char", "word"), default=None,
-                   help="cut the corpus into characters or words (default: word for facts, "
-                        "char otherwise; with --resume, the checkpoint's)")
+    p.add_argument("--facts", default=None, metavar="FILE",
+                   help="train on your own facts instead of a corpus: a CSV/TSV file with "
+                        "the columns subject, prompt, answer and optional paraphrase "
+                        "columns; every fact is trained on, in every form, and the recall "
+                        "is printed at the end (default: none)")
+    p.add_argument("--tokenizer", choices=("char", "word", "bpe"), default=None,
+                   help="cut the text into characters or words, or (--facts only) into "
+                        "byte-level BPE tokens trained on the facts and the embedded play "
+                        "(default: word for facts and --facts, char otherwise; with "
+                        "--resume, the checkpoint's)")
+    p.add_argument("--bpe-merges", type=_positive_int, default=BPE_MERGES,
+                   help="merges learned for --tokenizer bpe (vocabulary 256 + this)")
     p.add_argument("--out", default="minigpt.safetensors", metavar="FILE",
                    help="checkpoint file to write (its folder must exist)")
     p.add_argument("--resume", default=None, metavar="FILE",
@@ -690,7 +1122,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
                         "settings unless a flag changes a setting (default: a new run)")
     p.add_argument("--steps", type=int, default=None,
                    help=f"total optimizer steps, counted from the start of the run "
-                        f"(default: {d['steps']}{on_resume})")
+                        f"(default: {d['steps']}, {FACTS_STEPS} with --facts{on_resume})")
     p.add_argument("--batch-size", type=int, default=None,
                    help=f"windows of --n-ctx tokens per step (default: {d['batch_size']}"
                         f"{on_resume})")
@@ -728,6 +1160,102 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
                    help=f"seed of the weights and batches (default: {d['seed']}{on_resume})")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_story_flags(p: argparse.ArgumentParser, with_facts: bool) -> None:
+    """The flags of bare ``facts`` and of ``facts story``."""
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="a facts model (minigpt demo --out ... or minigpt train --facts ...) "
+                        "(default: train one first)")
+    if with_facts:
+        p.add_argument("--facts", default=None, metavar="FILE",
+                       help="your facts file (CSV/TSV: subject, prompt, answer, paraphrase "
+                            "...): the story on its facts (default: the facts the checkpoint "
+                            "records, else the athletes)")
+    own = ", or 'France=Rome' (subject=new answer) for your own facts" if with_facts else ""
+    p.add_argument("--edit", default=None, metavar="'First Last=sport'",
+                   help=f"rewrite one fact, e.g. 'Michael Jordan=golf'{own} (default: none)")
+    p.add_argument("--n-edits", type=int, default=20,
+                   help="facts to rewrite one by one for the efficacy table (0 skips)")
+    p.add_argument("--trace-samples", type=int, default=10, help="noise samples in tracing")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="write PNG figures into this folder, made if needed (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random parts")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    """--checkpoint | --hf-dir, and the fact's prompt and subject."""
+    p.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="a minigpt checkpoint (default: none; give this or --hf-dir)")
+    p.add_argument("--hf-dir", default=None, metavar="DIR",
+                   help="a Hugging Face GPT-2 folder (config.json, model.safetensors, "
+                        "vocab.json, merges.txt) (default: none)")
+    p.add_argument("--prompt", required=True,
+                   help="the text before the answer, e.g. 'The capital of France is'")
+    p.add_argument("--subject", required=True,
+                   help="what the fact is about, as it occurs in the prompt, e.g. 'France'")
+
+
+def _add_facts_subcommands(facts: argparse.ArgumentParser) -> None:
+    """``facts trace``, ``facts edit`` and ``facts story``."""
+    sub = facts.add_subparsers(dest="facts_command", metavar="SUBCOMMAND",
+                               help="trace, edit or story (default: the athletes' story, "
+                                    "with the flags above)")
+    sub.required = False
+
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, formatter_class=_HelpFormatter, **kwargs)
+
+    p = command("trace", help="causal tracing of one fact in any GPT",
+                description="Where does the model keep this fact? Print p(answer), then "
+                            "ROME's causal trace: the subject's embeddings are corrupted "
+                            "with noise, and one hidden state at a time (residual stream, "
+                            "MLP output, attention output, per layer and position) is "
+                            "restored; the table shows how much each restores p(answer).")
+    _add_model_flags(p)
+    p.add_argument("--answer", required=True, help="the answer, e.g. 'Paris'")
+    p.add_argument("--window", type=int, default=1,
+                   help="restore the MLP and attention outputs of this many layers around "
+                        "each layer at once (ROME: 10 of GPT-2 XL's 48)")
+    p.add_argument("--samples", type=int, default=10, help="noise samples")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    p.add_argument("--plots", default=None, metavar="DIR",
+                   help="write trace_resid.png, trace_mlp.png and trace_attn.png into this "
+                        "folder, made if needed (default: none)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_facts_trace)
+
+    p = command("edit", help="rewrite one fact with ROME and save the edited model",
+                description="Rank-one model editing (ROME): change one MLP's down-projection "
+                            "so that the subject's key maps to a value that makes the model "
+                            "say the new answer. The edited model is written to --out: a "
+                            "checkpoint file when the input is a checkpoint, a Hugging Face "
+                            "folder when the input is one.")
+    _add_model_flags(p)
+    p.add_argument("--new", required=True, help="the new answer, e.g. 'Rome'")
+    p.add_argument("--out", required=True, metavar="FILE|DIR",
+                   help="where to write the edited model (checked before the edit)")
+    p.add_argument("--answer", default=None,
+                   help="the current answer (default: the model's own greedy answer)")
+    p.add_argument("--layer", type=int, default=None,
+                   help="the MLP layer to edit (default: the causal trace's MLP peak at the "
+                        "subject's last token)")
+    p.add_argument("--paraphrase", action="extend", nargs="+", default=None, metavar="Q",
+                   help="other prompts with the subject, to measure whether the edit "
+                        "generalizes (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the edit")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_facts_edit)
+
+    p = command("story", help="the whole story, on the athletes or on your own facts",
+                description="Every experiment of 'minigpt facts' on a model: the athletes' "
+                            "demo model (as bare 'minigpt facts'), or a model of your own "
+                            "facts (minigpt train --facts FILE), whose checkpoint records "
+                            "them; on your facts the hand-built MLP is left out.")
+    _add_story_flags(p, with_facts=True)
+    p.set_defaults(func=_cmd_facts_story)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -802,20 +1330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("facts", help="build, find, knock out and edit facts in the demo model",
                 description="The whole story: the video's hand-built fact MLP, then recall, "
                             "ablation, causal tracing, logit lens, neurons and rank-one edits "
-                            "on the trained demo model.")
-    p.add_argument("--checkpoint", default=None, metavar="FILE",
-                   help="a facts model (minigpt demo --out ...) (default: train one first)")
-    p.add_argument("--edit", default=None, metavar="'First Last=sport'",
-                   help="rewrite one fact, e.g. 'Michael Jordan=golf' (default: none)")
-    p.add_argument("--n-edits", type=int, default=20,
-                   help="facts to rewrite one by one for the efficacy table (0 skips)")
-    p.add_argument("--trace-samples", type=int, default=10, help="noise samples in tracing")
-    p.add_argument("--plots", default=None, metavar="DIR",
-                   help="write PNG figures into this folder, made if needed (default: none)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random parts")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+                            "on the trained demo model. The subcommands trace and edit one "
+                            "fact of any model (a checkpoint or a GPT-2 folder); 'story' "
+                            "also runs on a model of your own facts.")
+    _add_story_flags(p, with_facts=False)
     p.set_defaults(func=_cmd_facts)
+    _add_facts_subcommands(p)
 
     p = command("superposition",
                 help="nearly perpendicular directions, capacity, toy models",
