@@ -89,7 +89,7 @@ from minigpt import GPT, GPTConfig
 from minigpt.bpe import train_bpe
 from minigpt.data import FactPrompt, load_capitals, load_text
 from minigpt.hf import load_hf_gpt2, save_hf_gpt2
-from minigpt.interp import causal_trace, plot_causal_trace
+from minigpt.interp import causal_trace
 
 WIDTH = 86  # characters per printed line
 
@@ -97,7 +97,8 @@ WIDTH = 86  # characters per printed line
 def minigpt(*args):
     """Run ``minigpt ARGS`` as a reader would type it; print the command and its output."""
     shown = " ".join(shlex.quote(a) for a in args)
-    for line in textwrap.wrap(f"$ minigpt {shown}", WIDTH, subsequent_indent="      "):
+    for line in textwrap.wrap(f"$ minigpt {shown}", WIDTH, subsequent_indent="      ",
+                              break_on_hyphens=False):
         print(line)
     done = subprocess.run([sys.executable, "-m", "minigpt", *args], capture_output=True,
                           text=True, check=False)
@@ -133,8 +134,8 @@ print({k: hf_config[k] for k in ("n_layer", "n_embd", "n_head", "n_positions", "
 # Reading it back gives the model and its tokenizer; the prompt is cut into GPT-2-style
 # pieces, and the random model continues it with nonsense:
 
-PROMPT = "The capital of South Korea is"
-SUBJECT, ANSWER, NEW = "South Korea", "Seoul", "Paris"
+PROMPT = "The capital of France is"
+SUBJECT, ANSWER, NEW = "France", "Paris", "Rome"
 model, tok = load_hf_gpt2(gpt2)
 print(tok.tokenize(PROMPT))
 os.chdir(work)  # the commands below name the folders as a reader would: gpt2, edited
@@ -144,22 +145,33 @@ minigpt("generate", "--hf-dir", "gpt2", "--prompt", PROMPT, "--greedy", "--max-n
 # Trace
 # -----
 #
-# The trace of the fact "South Korea -> Seoul" (the Python call behind ``minigpt facts
-# trace``, :func:`~minigpt.interp.causal_trace`). With random weights the model does not
-# know the fact, so the probabilities are tiny and the indirect effects are noise; GPT-2
-# itself gives the picture of ROME's paper.
+# The trace of the fact "France -> Paris", exactly as typed with GPT-2's weights
+# (``minigpt facts trace`` runs :func:`~minigpt.interp.causal_trace`). It prints the
+# answer's probability and the model's greedy continuation, the subject's token span,
+# then one table per kind of hidden state and the peaks; ``--plots`` writes the figures.
+# With random weights the model does not know the fact, so every probability is tiny
+# and the indirect effects are noise (a share of a total effect that is not positive is
+# printed as ``nan``); GPT-2 itself gives the picture of ROME's paper.
+
+minigpt("facts", "trace", "--hf-dir", "gpt2", "--prompt", PROMPT, "--subject", SUBJECT,
+        "--answer", ANSWER, "--plots", "trace")
+print(sorted(os.listdir("trace")))
+
+fig, ax = plt.subplots(figsize=(6.5, 4))
+ax.imshow(plt.imread(os.path.join("trace", "trace_mlp.png")))
+ax.set_axis_off()
+ax.set_title("trace/trace_mlp.png, as written by --plots (random weights: noise)",
+             fontsize=9)
+fig.tight_layout()
+
+# %%
+# The same trace from Python, with its numbers at hand:
 
 fact = FactPrompt(PROMPT, SUBJECT, ANSWER)
 trace = causal_trace(model, tok, [fact], n_samples=10, seed=0)
-for line in trace.summary().splitlines():
-    print(textwrap.fill(line, WIDTH, subsequent_indent="    "))
-
-fig, axes = plt.subplots(3, 1, figsize=(6.5, 7.5))  # stacked: each panel at full width
-for ax, kind in zip(axes, trace.kinds):
-    plot_causal_trace(trace, kind, ax=ax)
-    ax.set_title(f"restore {kind} (random weights: noise)", fontsize=10)
-fig.tight_layout()
-assert trace.p_clean[0] < 0.5  # random weights: the fact is not known
+print(f"p(answer) clean {trace.p_clean[0]:.1e}, corrupted {trace.p_corrupt[0]:.1e}")
+print(f"the largest indirect effect of an MLP output: {trace.peak('mlp')[2]:.1e}")
+assert trace.p_clean[0] < 0.01  # random weights: the fact is not known
 
 # %%
 # Clean up the stand-in folders.
@@ -191,7 +203,7 @@ shutil.rmtree(work)
 #
 #    .. dropdown:: Solution
 #
-#       Its weights are random: it never learned that Seoul is South Korea's capital, so
+#       Its weights are random: it never learned that Paris is France's capital, so
 #       the clean probability of the answer is as small as after the corruption, and
 #       there is nothing for a restored state to bring back. Tracing measures how a model
 #       uses what it knows; it cannot find a fact the model does not have.
