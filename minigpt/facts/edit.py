@@ -171,50 +171,98 @@ def rank_one_update(w_down: np.ndarray, b_down: np.ndarray, key: np.ndarray, val
 
 @dataclass
 class EditResult:
-    """One fact edit and how it went."""
+    """One fact edit and how it went.
 
-    fact: Fact
-    new_sport: str
+    ``fact`` is an athlete's :class:`~minigpt.data.Fact` (:func:`edit_fact`) or a
+    :class:`~minigpt.data.FactPrompt`; ``paraphrase`` is NaN for a fact without paraphrases.
+    """
+
+    fact: Any
+    new_answer: str
     method: str
-    efficacy: bool  # template 0 now answers the new sport
-    paraphrase: float  # share of the other templates that answer the new sport
-    specificity: float  # share of other people's facts still answered correctly
+    efficacy: bool  # the edited prompt now prefers the new answer
+    paraphrase: float  # share of the paraphrases (other templates) that answer it
+    specificity: float  # share of the other facts, right before, still right
     delta_norm: float  # Frobenius norm of the change to w_down
+
+    @property
+    def new_sport(self) -> str:
+        """The new answer (the athletes' name for it)."""
+        return self.new_answer
+
+    @property
+    def subject(self) -> str:
+        """The person's name or the fact's subject."""
+        return self.fact.name if isinstance(self.fact, Fact) else self.fact.subject
+
+    @property
+    def old_answer(self) -> str:
+        """The answer before the edit."""
+        return self.fact.sport if isinstance(self.fact, Fact) else self.fact.answer
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of the values that are not NaN (NaN when none is)."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 @dataclass
 class EditReport:
-    """Many edits, each from the unedited model."""
+    """Many edits, each from the unedited model (or one batch of MEMIT edits).
+
+    Attributes
+    ----------
+    layer : int
+        The layer edited (the last one of MEMIT's range).
+    position : str
+        Where the key is read: "subject" (its last token) or "last" (athletes only).
+    edits : list of EditResult
+    rule : str
+        How efficacy was decided.
+    """
 
     layer: int
     position: str = "subject"
     edits: list[EditResult] = field(default_factory=list)
+    rule: str = "the first template answers the new sport (greedy)"
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods of the edits, in order of first appearance."""
+        return list(dict.fromkeys(e.method for e in self.edits))
 
     def summary(self, method: str) -> dict[str, float]:
         """Mean efficacy, paraphrase success and specificity of one method's edits."""
         rows = [e for e in self.edits if e.method == method]
         return {"efficacy": float(np.mean([e.efficacy for e in rows])),
-                "paraphrase": float(np.mean([e.paraphrase for e in rows])),
-                "specificity": float(np.mean([e.specificity for e in rows])),
+                "paraphrase": _mean([e.paraphrase for e in rows]),
+                "specificity": _mean([e.specificity for e in rows]),
                 "mean_delta_norm": float(np.mean([e.delta_norm for e in rows])),
                 "n": len(rows)}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the layer, each method's summary and every edit."""
-        return {"layer": self.layer, "position": self.position,
-                "summary": {m: self.summary(m) for m in ("rome", "finetune")},
-                "edits": [{"person": e.fact.name, "old": e.fact.sport, "new": e.new_sport,
-                           "method": e.method, "efficacy": e.efficacy,
-                           "paraphrase": e.paraphrase, "specificity": e.specificity,
-                           "delta_norm": e.delta_norm} for e in self.edits]}
+        """JSON-ready: the layer, each method's summary and every edit (NaN as None)."""
+        def clean(value: Any) -> Any:
+            return None if isinstance(value, float) and np.isnan(value) else value
+        return {"layer": self.layer, "position": self.position, "rule": self.rule,
+                "summary": {m: {k: clean(v) for k, v in self.summary(m).items()}
+                            for m in self.methods},
+                "edits": [{"person": e.subject, "old": e.old_answer, "new": e.new_answer,
+                           "method": e.method, "efficacy": bool(e.efficacy),
+                           "paraphrase": clean(float(e.paraphrase)),
+                           "specificity": clean(float(e.specificity)),
+                           "delta_norm": float(e.delta_norm)} for e in self.edits]}
 
     def to_table(self) -> str:
-        """One line per method: how many edits took, generalized and left others alone."""
+        """One line per method: how many edits took, generalized and left others alone
+        (at most 86 columns)."""
         lines = [f"{'method':<10} {'edits':>5} {'efficacy':>9} {'paraphrase':>10} "
                  f"{'specificity':>11} {'|dW|':>7}"]
-        for method in ("rome", "finetune"):
+        for method in self.methods:
             s = self.summary(method)
-            lines.append(f"{method:<10} {s['n']:>5} {s['efficacy']:>9.1%} {s['paraphrase']:>10.1%} "
+            para = "-" if np.isnan(s["paraphrase"]) else f"{s['paraphrase']:.1%}"
+            lines.append(f"{method:<10} {s['n']:>5} {s['efficacy']:>9.1%} {para:>10} "
                          f"{s['specificity']:>11.1%} {s['mean_delta_norm']:>7.2f}")
         return "\n".join(lines)
 
@@ -262,9 +310,9 @@ def finetune_fact(model: GPT, tokenizer: Any, fact: Fact, new_sport: str, layer:
     return old
 
 
-def evaluate_edits(model: GPT, tokenizer: Any, layer: int, n_edits: int = 20,
-                   steps: int = 60, finetune_steps: int = 30, lr: float = 0.05,
-                   position: str = "subject") -> EditReport:
+def _evaluate_athlete_edits(model: GPT, tokenizer: Any, layer: int, n_edits: int = 20,
+                            steps: int = 60, finetune_steps: int = 30, lr: float = 0.05,
+                            position: str = "subject") -> EditReport:
     """Edit ``n_edits`` facts one at a time (each from the unedited model), ROME and fine-tuning.
 
     Each chosen person (spread evenly over the fact list) is moved to the next sport in
@@ -294,3 +342,50 @@ def evaluate_edits(model: GPT, tokenizer: Any, layer: int, n_edits: int = 20,
             report.edits.append(EditResult(fact, new_sport, method, efficacy, paraphrase,
                                            specificity, delta))
     return report
+
+
+
+def evaluate_edits(model: GPT, tokenizer: Any, facts: Any = None, n_edits: int = 20,
+                   method: str = "rome", layer: int | None = None, seed: int = 0,
+                   **options: Any) -> EditReport:
+    """Edit ``n_edits`` facts and score the edits: efficacy, paraphrase success, specificity.
+
+    Parameters
+    ----------
+    model : GPT
+        Restored after each edit: the model is unchanged on return.
+    tokenizer : CharTokenizer, WordTokenizer or GPT2Tokenizer
+    facts : sequence of FactPrompt, or int, or None
+        General facts (:func:`~minigpt.facts.edit_eval.evaluate_fact_edits`: each chosen
+        fact gets another fact's answer, ``method`` is compared with fine-tuning). An int
+        or ``None`` means the athletes of the demo model, edited at layer ``facts`` (or
+        ``layer``) as before: ``evaluate_edits(model, tokenizer, 2, n_edits=3,
+        position="last")``, with the keyword options ``steps``, ``finetune_steps``,
+        ``lr`` and ``position``.
+    n_edits : int, default 20
+    method : {"rome", "memit", "finetune"}
+        General facts only.
+    layer : int, optional
+        General facts: default the traced layer (:func:`~minigpt.facts.rome.trace_layer`).
+    seed : int
+        General facts: which facts are edited and to which answers.
+    **options
+        Passed on (see the two functions above).
+
+    Returns
+    -------
+    EditReport
+    """
+    if facts is None or (isinstance(facts, (int, np.integer)) and not isinstance(facts, bool)):
+        athlete_layer = layer if facts is None else facts
+        if athlete_layer is None:
+            raise ValueError("evaluate_edits on the athletes needs a layer")
+        return _evaluate_athlete_edits(model, tokenizer, athlete_layer, n_edits, **options)
+    return evaluate_fact_edits(model, tokenizer, facts, n_edits, method, layer, seed, **options)
+
+
+# The general edits build on rank_one_update above (rome imports it from here).
+from .edit_outcome import EditOutcome  # noqa: E402
+from .rome import finetune_edit, mlp_key_covariance, rome_edit  # noqa: E402
+from .memit import memit_edit  # noqa: E402
+from .edit_eval import evaluate_fact_edits  # noqa: E402
