@@ -198,18 +198,23 @@ class CommandHelp(Directive):
         def formatter(prog: str) -> argparse.HelpFormatter:
             return argparse.HelpFormatter(prog, width=HELP_WIDTH)
 
+        def sections(parser: argparse.ArgumentParser, words: list[str]) -> list[nodes.Node]:
+            """One section per subcommand, nested subcommands (``facts trace``) after it."""
+            out: list[nodes.Node] = []
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for name, sub in action.choices.items():
+                        sub.formatter_class = formatter
+                        section = nodes.section(ids=["command-" + "-".join(words + [name])])
+                        section += nodes.title(text=" ".join(["minigpt", *words, name]))
+                        section += nodes.literal_block(text=sub.format_help())
+                        out.append(section)
+                        out.extend(sections(sub, words + [name]))
+            return out
+
         parser = build_parser()
         parser.formatter_class = formatter
-        out: list[nodes.Node] = [nodes.literal_block(text=parser.format_help())]
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    sub.formatter_class = formatter
-                    section = nodes.section(ids=[f"command-{name}"])
-                    section += nodes.title(text=f"minigpt {name}")
-                    section += nodes.literal_block(text=sub.format_help())
-                    out.append(section)
-        return out
+        return [nodes.literal_block(text=parser.format_help()), *sections(parser, [])]
 
 
 def warm_demo_cache(app) -> None:

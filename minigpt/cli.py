@@ -308,6 +308,11 @@ def _facts_text(facts: list[Any]) -> str:
     return "".join(fact_sentences(facts))
 
 
+def _tokenizer_kind(tokenizer: Any) -> str:
+    """'char', 'word' or 'bpe': the --tokenizer value that makes this tokenizer."""
+    return getattr(tokenizer, "kind", "bpe")
+
+
 def _new_facts_run(args: argparse.Namespace) -> _Run:
     """A fresh model for ``train --facts FILE``: every fact in training, no hold-out."""
     from .facts.own_facts import FACTS_SHAPE, facts_context, facts_tokenizer
@@ -369,8 +374,9 @@ def _resumed_run(args: argparse.Namespace) -> _Run:
     conflicts = [f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint has "
                  f"{getattr(cfg, name)})" for name in SHAPE_DEFAULTS
                  if getattr(args, name) is not None and getattr(args, name) != getattr(cfg, name)]
-    if args.tokenizer is not None and args.tokenizer != tokenizer.kind:
-        conflicts.append(f"--tokenizer {args.tokenizer} (the checkpoint has {tokenizer.kind})")
+    kind = _tokenizer_kind(tokenizer)
+    if args.tokenizer is not None and args.tokenizer != kind:
+        conflicts.append(f"--tokenizer {args.tokenizer} (the checkpoint has {kind})")
     if conflicts:
         raise UserError(f"a resumed model keeps its shape and tokenizer: {', '.join(conflicts)}; "
                         f"leave these flags out, or train a new model without --resume")
@@ -495,7 +501,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                   "the checkpoint's tokenizer knows only its {n} {noun}")
     train_ids, val_ids = _split(ids, run.eval_fraction)
     n_eval = 0 if val_ids is None else len(val_ids)
-    noun = PIECE_NOUNS.get(run.tokenizer.kind, "tokens")
+    noun = PIECE_NOUNS.get(_tokenizer_kind(run.tokenizer), "tokens")
     _check_windows(run.corpus, len(ids), len(train_ids), n_eval, run.eval_fraction,
                    run.model.config.n_ctx, noun)
     starts = None
@@ -551,10 +557,10 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
         print(f"training on {len(facts):,} facts ({n_sentences:,} sentences with the "
               f"paraphrases, {len(ids):,} tokens), every fact in training and evaluated on "
               f"the same (--eval-fraction 0)", flush=True)
-    record = facts_record(facts, run.corpus.removeprefix("--facts ")) if not run.recorded \
-        else {}
+    record = _recorded_facts_extra(args.resume) if args.resume else facts_record(facts,
+                                                                                  args.facts)
     extra = {"corpus": None, "corpus_sha256": _sha256(run.text), "eval_fraction": 0.0,
-             **(record or _recorded_facts_extra(args.resume))}
+             **record}
     result = train(model, ids, settings, starts=starts, tokenizer=tokenizer, out=args.out,
                    resume=args.resume, progress=not args.no_progress, extra=extra)
     scores = score_facts(model, tokenizer, facts)
@@ -569,7 +575,8 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
               "recalled": scores.n_correct,
               "paraphrases": None if para is None else {"n": para.n, "recalled": para.n_correct},
               "not_recalled": [f.prompt for f, ok in zip(facts, scores.correct) if not ok],
-              "eval_fraction": 0.0, "train_tokens": len(ids), "tokenizer": tokenizer.kind,
+              "eval_fraction": 0.0, "train_tokens": len(ids),
+              "tokenizer": _tokenizer_kind(tokenizer),
               "n_params": model.n_params, "config": model.config.to_dict()}
     if args.json:
         print(json.dumps(jsonable(report)))
@@ -847,9 +854,30 @@ def _own_answer(model: Any, tokenizer: Any, ids: np.ndarray) -> str:
     return text[:cut].strip() or text.strip()
 
 
-def _cmd_facts_edit(args: argparse.Namespace) -> int:
-    from .facts import rome_edit
+def _edit_corpus(args: argparse.Namespace, loaded: _Loaded) -> str | None:
+    """The text of ROME's key covariance: --corpus, else the embedded play when the
+    tokenizer reads it (``None``), else what the checkpoint was trained on."""
+    from .data import facts_corpus, load_text
+    from .facts.own_facts import fact_sentences, recorded_facts
 
+    if args.corpus is not None:
+        return _read_corpus(args.corpus)
+    try:
+        loaded.tokenizer.encode(load_text())
+        if not getattr(loaded.tokenizer, "unk", False):
+            return None
+    except ValueError:
+        pass
+    facts = recorded_facts(loaded.extra)
+    if facts is not None:
+        return "".join(fact_sentences(facts))
+    if loaded.extra.get("corpus") == "facts":
+        return facts_corpus()
+    raise UserError(f"the tokenizer of {loaded.source} cannot read the embedded play, which "
+                    f"gives the key covariance: give --corpus FILE, a text it can read")
+
+
+def _cmd_facts_edit(args: argparse.Namespace) -> int:
     if not args.new.strip():
         raise UserError("--new is empty: give the answer the edited model should say")
     if (args.checkpoint is None) == (args.hf_dir is None):
@@ -872,8 +900,12 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
     n_new = _encoded(loaded, new_fact).A
     for p in new_fact.paraphrase_facts():
         _encoded(loaded, p)
+    corpus = _edit_corpus(args, loaded)
     said_before = _greedy(model, tokenizer, ids, n_new)
-    outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, seed=args.seed)
+    from .facts import rome_edit
+
+    outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, corpus=corpus,
+                        seed=args.seed)
     said_after = _greedy(model, tokenizer, ids, n_new)
     if loaded.is_hf:
         from .hf import save_hf_gpt2
@@ -1121,8 +1153,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
                    help="continue the run saved in this checkpoint: same model, corpus and "
                         "settings unless a flag changes a setting (default: a new run)")
     p.add_argument("--steps", type=int, default=None,
-                   help=f"total optimizer steps, counted from the start of the run "
-                        f"(default: {d['steps']}, {FACTS_STEPS} with --facts{on_resume})")
+                   help=f"total optimizer steps, counted from the start of the run; "
+                        f"{FACTS_STEPS} for a new --facts run (default: {d['steps']}"
+                        f"{on_resume})")
     p.add_argument("--batch-size", type=int, default=None,
                    help=f"windows of --n-ctx tokens per step (default: {d['batch_size']}"
                         f"{on_resume})")
@@ -1245,6 +1278,9 @@ def _add_facts_subcommands(facts: argparse.ArgumentParser) -> None:
     p.add_argument("--paraphrase", action="extend", nargs="+", default=None, metavar="Q",
                    help="other prompts with the subject, to measure whether the edit "
                         "generalizes (default: none)")
+    p.add_argument("--corpus", default=None, metavar="FILE",
+                   help="a UTF-8 text for the key covariance (default: the embedded play "
+                        "when the tokenizer reads it, else the checkpoint's training text)")
     p.add_argument("--seed", type=int, default=0, help="seed of the edit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_facts_edit)

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import save_png
-from ..data import FactPrompt
+from ..data import FactPrompt, load_text
 from ..interp import (ablation_sweep, causal_trace, logit_lens, neuron_effects,
                       plot_causal_trace, plot_logit_lens, recall_by_template, score_facts)
 from ..model import GPT
 from .edit import evaluate_edits, rome_edit
+from .own_facts import fact_sentences
 from .story import FactsStory
 
 
@@ -95,11 +96,12 @@ def run_facts_file_story(
     neurons = neuron_effects(model, tokenizer, facts)
     story.add("neurons", "Neurons (direct effect on the answer's logit)", neurons,
               neurons.to_table())
+    corpus = _corpus(tokenizer, facts)  # of the key covariance
     if edit is not None:
         fact, new = parse_subject_edit(edit, facts)
         kept = {k: v.copy() for k, v in model.params.items()}
         try:
-            outcome = rome_edit(model, tokenizer, fact, new, seed=seed)
+            outcome = rome_edit(model, tokenizer, fact, new, corpus=corpus, seed=seed)
         finally:
             for k, v in kept.items():
                 model.params[k][...] = v
@@ -107,12 +109,22 @@ def run_facts_file_story(
                   outcome.to_table())
     if n_edits:
         report = evaluate_edits(model, tokenizer, facts, n_edits=min(n_edits, len(facts)),
-                                seed=seed)
+                                seed=seed, corpus=corpus)
         story.add("edits", f"{min(n_edits, len(facts))} edits, each from the unedited model",
                   report, report.to_table())
     if plots_dir is not None:
         story.plots = _write_plots(Path(plots_dir), trace, lens)
     return story
+
+
+def _corpus(tokenizer: Any, facts: Sequence[FactPrompt]) -> str | None:
+    """The key covariance's text: the embedded play when the tokenizer reads it (``None``),
+    else the facts' own sentences (a word or char tokenizer built from them)."""
+    try:
+        tokenizer.encode(load_text())
+        return None
+    except ValueError:
+        return "".join(fact_sentences(facts))
 
 
 def _write_plots(folder: Path, trace: Any, lens: Any) -> list[str]:

@@ -199,7 +199,8 @@ def facts_record(facts: Sequence[FactPrompt], source: str | os.PathLike) -> dict
 
     Examples
     --------
-    >>> record = facts_record([FactPrompt("The capital of France is", "France", "Paris")], "/f.csv")
+    >>> fact = FactPrompt("The capital of France is", "France", "Paris")
+    >>> record = facts_record([fact], "/f.csv")
     >>> recorded_facts(record)[0].sentence
     'The capital of France is Paris'
     """
