@@ -73,6 +73,7 @@ itself.
 #    :no-docstring:
 #    :caption: minigpt/hf/files.py
 
+import importlib.util
 import json
 import os
 import shlex
@@ -172,6 +173,60 @@ trace = causal_trace(model, tok, [fact], n_samples=10, seed=0)
 print(f"p(answer) clean {trace.p_clean[0]:.1e}, corrupted {trace.p_corrupt[0]:.1e}")
 print(f"the largest indirect effect of an MLP output: {trace.peak('mlp')[2]:.1e}")
 assert trace.p_clean[0] < 0.01  # random weights: the fact is not known
+
+# %%
+# Edit
+# ----
+#
+# ``minigpt facts edit`` runs :func:`~minigpt.facts.rome_edit`: it reads the model's own
+# answer, picks the layer of the trace's MLP peak at the subject's last token, edits that
+# layer's :math:`W_{down}` and writes the edited model as a folder of the same kind. The
+# key covariance comes from a text: by default the embedded play, here (``--corpus``) the
+# capitals' sentences, which keeps the page quick.
+
+with open("corpus.txt", "w", encoding="utf-8") as f:
+    f.write(text)
+minigpt("facts", "edit", "--hf-dir", "gpt2", "--prompt", PROMPT, "--subject", SUBJECT,
+        "--new", NEW, "--out", "edited", "--corpus", "corpus.txt")
+print(f"edited: {sorted(os.listdir('edited'))}")
+edited, _ = load_hf_gpt2("edited")
+changed = sorted(name for name in model.params
+                 if not np.array_equal(model.params[name], edited.params[name]))
+print(f"changed tensors: {changed}")
+assert len(changed) == 1 and changed[0].endswith("mlp.w_down")
+
+# %%
+# Only one matrix changed, as the printed list shows. The folder is an ordinary Hugging
+# Face GPT-2: ``transformers`` loads it (when installed) and continues the prompt
+# greedily, with the same logits as minigpt:
+
+if importlib.util.find_spec("transformers") is None:
+    print("transformers is not installed: pip install 'minigpt[crosscheck]' to run this")
+else:
+    import torch
+    from transformers import GPT2LMHeadModel, GPT2Tokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    hf_model = GPT2LMHeadModel.from_pretrained("edited")
+    hf_tok = GPT2Tokenizer.from_pretrained("edited")
+    hf_ids = hf_tok(PROMPT, return_tensors="pt").input_ids
+    out = hf_model.generate(hf_ids, max_new_tokens=3, do_sample=False,
+                            pad_token_id=hf_tok.eos_token_id or 0)
+    print(f"transformers: {hf_tok.decode(out[0])!r}")
+    with torch.no_grad():
+        hf_logits = hf_model(hf_ids).logits[0].numpy()  # (T, V)
+    ours = edited.forward(tok.encode(PROMPT))  # (T, V)
+    gap = float(np.abs(hf_logits - ours).max())
+    print(f"largest difference of the logits, transformers vs minigpt: {gap:.1e}")
+    assert gap < 1e-3
+
+# %%
+# With random weights the continuation means nothing, edited or not: there was no fact
+# to rewrite, only probabilities to move. With GPT-2's weights, run the same two commands
+# on "The Eiffel Tower is located in the city of" and read the edit's table (p(Paris)
+# and p(Rome) before and after) and the greedy continuation it prints.
 
 # %%
 # Clean up the stand-in folders.
