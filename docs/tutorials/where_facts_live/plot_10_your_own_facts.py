@@ -278,7 +278,8 @@ show(lens.summary())
 # where the causal trace's MLP effect at the subject's last token peaks. Beside it, the
 # baseline: fine-tuning the same matrix on the one new sentence
 # (:func:`~minigpt.facts.finetune_edit`). Each edit starts from a copy of the trained
-# model; the last column counts the other facts the edited model still recalls.
+# model; *para p(new)* is the new answer's mean probability after the fact's paraphrases,
+# and the last column counts the other facts the edited model still recalls.
 
 
 def fresh():
@@ -290,7 +291,7 @@ fact, NEW = capitals[38], "Madrid"
 others = [f for f in facts if f != fact]
 print(f"{fact.prompt!r}: {fact.answer} -> {NEW}")
 print(f"{'method':<9} {'layer':>5} {'p(old) after':>13} {'p(new) before':>14} "
-      f"{'p(new) after':>13} {'paraphrases':>11} {'others':>7}")
+      f"{'p(new) after':>13} {'para p(new)':>11} {'others':>7}")
 single = {}
 for name, edit in (("rome", rome_edit), ("finetune", finetune_edit)):
     edited = fresh()
@@ -318,7 +319,7 @@ for report in reports.values():
 summary = {method: r.summary(method) for method, r in reports.items()}
 ce_first = traces["first"].category_effect("mlp")  # (L, 6)
 at_subject = ce_first[:, CATEGORIES.index("last subject token")].max()
-print(f"the MLPs' indirect effect (first-token trace) at the subject's last token: at most "
+print(f"MLP indirect effect (first-token trace) at the subject's last token: at most "
       f"{at_subject:.3f};")
 print(f"at the prompt's last token: up to {ce_first[:, -1].max():.3f}")
 assert at_subject < ce_first[:, -1].max()
