@@ -369,7 +369,12 @@ for o in outcomes:
 #
 #       .. code-block:: python
 #
-#          mine = read_facts_file(path)  # after writing the file with the new line
+#          folder = tempfile.mkdtemp()
+#          path = os.path.join(folder, "mine.csv")
+#          with open(path, "w", encoding="utf-8") as f:
+#              f.write(FACTS_CSV + "Mona Lisa,Mona Lisa was painted by,Leonardo da Vinci,"
+#                      "The painter of Mona Lisa is,\n")
+#          mine = read_facts_file(path)
 #          e = encode_fact(tokenizer, mine[-1])
 #          print(tokenizer.tokenize(mine[-1].prompt)[e.first:e.last + 1],
 #                tokenizer.tokenize(mine[-1].continuation))
