@@ -102,7 +102,7 @@ def minigpt(*args):
                               break_on_hyphens=False):
         print(line)
     done = subprocess.run([sys.executable, "-m", "minigpt", *args], capture_output=True,
-                          text=True, check=False)
+                          text=True, check=False, cwd=work)  # in the folder of the stand-in
     if done.returncode != 0:
         raise RuntimeError(f"minigpt {shown} failed:\n{done.stderr}")
     for line in done.stdout.splitlines():
@@ -139,7 +139,6 @@ PROMPT = "The capital of France is"
 SUBJECT, ANSWER, NEW = "France", "Paris", "Rome"
 model, tok = load_hf_gpt2(gpt2)
 print(tok.tokenize(PROMPT))
-os.chdir(work)  # the commands below name the folders as a reader would: gpt2, edited
 minigpt("generate", "--hf-dir", "gpt2", "--prompt", PROMPT, "--greedy", "--max-new-tokens", "4")
 
 # %%
@@ -156,10 +155,10 @@ minigpt("generate", "--hf-dir", "gpt2", "--prompt", PROMPT, "--greedy", "--max-n
 
 minigpt("facts", "trace", "--hf-dir", "gpt2", "--prompt", PROMPT, "--subject", SUBJECT,
         "--answer", ANSWER, "--plots", "trace")
-print(sorted(os.listdir("trace")))
+print(sorted(os.listdir(os.path.join(work, "trace"))))
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
-ax.imshow(plt.imread(os.path.join("trace", "trace_mlp.png")))
+ax.imshow(plt.imread(os.path.join(work, "trace", "trace_mlp.png")))
 ax.set_axis_off()
 ax.set_title("trace/trace_mlp.png, as written by --plots (random weights: noise)",
              fontsize=9)
@@ -184,12 +183,12 @@ assert trace.p_clean[0] < 0.01  # random weights: the fact is not known
 # key covariance comes from a text: by default the embedded play, here (``--corpus``) the
 # capitals' sentences, which keeps the page quick.
 
-with open("corpus.txt", "w", encoding="utf-8") as f:
+with open(os.path.join(work, "corpus.txt"), "w", encoding="utf-8") as f:
     f.write(text)
 minigpt("facts", "edit", "--hf-dir", "gpt2", "--prompt", PROMPT, "--subject", SUBJECT,
         "--new", NEW, "--out", "edited", "--corpus", "corpus.txt")
-print(f"edited: {sorted(os.listdir('edited'))}")
-edited, _ = load_hf_gpt2("edited")
+print(f"edited: {sorted(os.listdir(os.path.join(work, 'edited')))}")
+edited, _ = load_hf_gpt2(os.path.join(work, "edited"))
 changed = sorted(name for name in model.params
                  if not np.array_equal(model.params[name], edited.params[name]))
 print(f"changed tensors: {changed}")
@@ -209,8 +208,8 @@ else:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    hf_model = GPT2LMHeadModel.from_pretrained("edited")
-    hf_tok = GPT2Tokenizer.from_pretrained("edited")
+    hf_model = GPT2LMHeadModel.from_pretrained(os.path.join(work, "edited"))
+    hf_tok = GPT2Tokenizer.from_pretrained(os.path.join(work, "edited"))
     hf_ids = hf_tok(PROMPT, return_tensors="pt").input_ids
     out = hf_model.generate(hf_ids, max_new_tokens=3, do_sample=False,
                             pad_token_id=hf_tok.eos_token_id or 0)
@@ -231,7 +230,6 @@ else:
 # %%
 # Clean up the stand-in folders.
 
-os.chdir(os.path.dirname(work))
 shutil.rmtree(work)
 
 # %%
