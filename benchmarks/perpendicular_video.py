@@ -6,7 +6,7 @@ Adam steps (learning rate 0.01) on a loss that penalizes every dot product beyon
 minutes, too long for the book's build, so this script runs it once and writes what it
 measured, with the date, the machine and the command, to
 ``minigpt/data/perpendicular_video.json``, which ships with the package
-(:func:`minigpt.data.load_perpendicular_video`). Chapter 10 of the book reads it beside the
+(:func:`minigpt.data.load_perpendicular_video`). Chapter 11 of the book reads it beside the
 smaller run it computes live.
 
 Run ``python -m benchmarks.perpendicular_video`` (``--help`` for the options; ``--smoke``

@@ -12,7 +12,10 @@ It fails (exit code 1, one line per problem) when
 * a line of a chapter's printed output is wider than :data:`MAX_OUTPUT_WIDTH` characters,
   the width the text column shows on a 1280-pixel screen;
 * a link inside the site points at a page that does not exist, or at an anchor
-  (``page.html#name``) that the page does not have.
+  (``page.html#name``) that the page does not have;
+* a chapter of ``docs/tutorials`` (``plot_*.py``) has no page in a site that holds the
+  tutorials, or is missing from the book's table of contents (``auto_tutorials/index``),
+  the landing page or the Start-here page.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ OUTPUT_BLOCK = re.compile(
 LINK = re.compile(r"<a\b[^>]*?\bhref\s*=\s*\"([^\"]*)\"", re.I | re.S)
 ELEMENT_ID = re.compile(r"\bid\s*=\s*\"([^\"]+)\"")
 URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+TUTORIALS = Path(__file__).resolve().parent / "tutorials"  # the chapters' sources
+GALLERY = "auto_tutorials"  # where the built chapters go (sphinx_gallery_conf's gallery_dirs)
+# The pages that must link every chapter: the book's table of contents, the landing page
+# with its table, and the Start-here page.
+CHAPTER_INDEXES = (f"{GALLERY}/index.html", "index.html", "start.html")
 
 
 def _attr_urls(value: str, attr: str) -> list[str]:
@@ -122,8 +130,35 @@ def broken_links(root: Path) -> list[str]:
     return problems
 
 
-def check(root: Path, width: int = MAX_OUTPUT_WIDTH) -> list[str]:
-    """Every problem found in the built site at ``root``, one line each."""
+def chapter_pages(tutorials: Path) -> list[str]:
+    """The site path of every chapter's page (``auto_tutorials/.../plot_x.html``)."""
+    return [f"{GALLERY}/{p.relative_to(tutorials).with_suffix('.html').as_posix()}"
+            for p in sorted(tutorials.rglob("plot_*.py"))]
+
+
+def missing_chapters(root: Path, chapters: Sequence[str]) -> list[str]:
+    """Chapters (site paths) without a page, or not linked from a page of
+    :data:`CHAPTER_INDEXES`."""
+    problems = [f"{c}: the chapter has no page" for c in chapters if not (root / c).is_file()]
+    for index in CHAPTER_INDEXES:
+        page = root / index
+        if not page.is_file():
+            problems.append(f"{index}: no such page")
+            continue
+        linked = {(page.parent / unquote(urldefrag(html.unescape(href))[0])).resolve()
+                  for href in LINK.findall(page.read_text(encoding="utf-8"))}
+        problems += [f"{index}: does not link the chapter {c}" for c in chapters
+                     if (root / c).resolve() not in linked]
+    return problems
+
+
+def check(root: Path, width: int = MAX_OUTPUT_WIDTH,
+          chapters: Sequence[str] | None = None) -> list[str]:
+    """Every problem found in the built site at ``root``, one line each.
+
+    ``chapters``: site paths of the chapter pages that must exist and be linked from
+    :data:`CHAPTER_INDEXES` (default: none are checked).
+    """
     problems = []
     for page in sorted(root.rglob("*.html")):
         text = page.read_text(encoding="utf-8")
@@ -134,6 +169,8 @@ def check(root: Path, width: int = MAX_OUTPUT_WIDTH) -> list[str]:
     for sheet in sorted(root.rglob("*.css")):
         problems += [f"{sheet.relative_to(root)}: loads {url} from the network"
                      for url in remote_in_css(sheet.read_text(encoding="utf-8", errors="replace"))]
+    if chapters:
+        problems += missing_chapters(root, chapters)
     return problems + broken_links(root)
 
 
@@ -145,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
         parser.error(f"{args.site} holds no built site (no index.html)")
-    problems = check(args.site, args.width)
+    # a site built from this repository holds the chapters of docs/tutorials
+    chapters = chapter_pages(TUTORIALS) if (args.site / GALLERY).is_dir() else None
+    problems = check(args.site, args.width, chapters)
     for problem in problems:
         print(problem)
     n_pages = sum(1 for _ in args.site.rglob("*.html"))

@@ -631,3 +631,47 @@ def test_readme_demo_time_matches_its_pasted_output():
     assert pasted, "README.md shows no minigpt demo output with its training time"
     stated = re.findall(r"the run pasted below took ([\d.]+) s", readme)
     assert stated and all(s == pasted.group(1) for s in stated), (stated, pasted.group(1))
+
+
+# ---------------------------------------------------------------------- the book's pages
+
+
+FACTS_CHAPTER = "where_facts_live/plot_10_your_own_facts"
+GPT2_HOWTO = "real_gpt2/plot_17_trace_and_edit_gpt2"
+
+
+@pytest.mark.parametrize("page", [FACTS_CHAPTER, GPT2_HOWTO])
+def test_the_general_facts_chapter_and_the_gpt2_howto_are_in_the_book(page):
+    assert (TUTORIALS / f"{page}.py").is_file()
+    for rst in ("index.rst", "start.rst"):
+        text = (DOCS / rst).read_text(encoding="utf-8")
+        assert f":doc:`auto_tutorials/{page}`" in text, f"docs/{rst} does not link {page}"
+
+
+def test_site_check_finds_chapters_missing_from_the_book(tmp_path):
+    check_site = load_docs_script("check_site")
+    chapters = ["auto_tutorials/a/plot_01_x.html", "auto_tutorials/b/plot_02_y.html"]
+    links = '<a href="a/plot_01_x.html">1</a><a href="b/plot_02_y.html#top">2</a>'
+    site = write_site(tmp_path, {
+        "index.html": '<a href="auto_tutorials/a/plot_01_x.html">1</a>',
+        "start.html": ('<a href="auto_tutorials/a/plot_01_x.html">1</a>'
+                       '<a href="auto_tutorials/b/plot_02_y.html">2</a>'),
+        "auto_tutorials/index.html": links,
+        "auto_tutorials/a/plot_01_x.html": "<p>one</p>",
+    })
+    assert check_site.missing_chapters(site, chapters) == [
+        "auto_tutorials/b/plot_02_y.html: the chapter has no page",
+        "index.html: does not link the chapter auto_tutorials/b/plot_02_y.html"]
+    write_site(site, {"auto_tutorials/b/plot_02_y.html": '<p id="top">two</p>',
+                      "index.html": '<a href="auto_tutorials/a/plot_01_x.html">1</a>'
+                                    '<a href="./auto_tutorials/b/plot_02_y.html">2</a>'})
+    assert check_site.missing_chapters(site, chapters) == []
+    assert check_site.check(site, chapters=chapters) == []
+
+
+def test_site_check_knows_every_chapter():
+    check_site = load_docs_script("check_site")
+    pages = check_site.chapter_pages(TUTORIALS)
+    assert len(pages) == len(chapters())
+    assert f"auto_tutorials/{FACTS_CHAPTER}.html" in pages
+    assert f"auto_tutorials/{GPT2_HOWTO}.html" in pages

@@ -196,4 +196,4 @@ fig.tight_layout()
 #       With one position per character, no single vector holds the name until attention
 #       has gathered the characters into one position, so the model needs more layers of
 #       attention before an MLP can ask "Michael *and* Jordan?". GPT-2's tokenizer
-#       (chapter 15) sits in between: common names are a token or two.
+#       (chapter 16) sits in between: common names are a token or two.

@@ -316,7 +316,7 @@ def load_perpendicular_video() -> dict:
 
     10,000 unit vectors in 100 dimensions, 250 Adam steps: minutes of compute, so
     ``python -m benchmarks.perpendicular_video`` ran it once and stored what it measured in
-    ``perpendicular_video.json``, which ships with minigpt. Chapter 10 of the book reads it.
+    ``perpendicular_video.json``, which ships with minigpt. Chapter 11 of the book reads it.
 
     Returns
     -------

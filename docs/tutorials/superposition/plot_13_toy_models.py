@@ -1,10 +1,10 @@
 """
-12. Toy models of superposition
+13. Toy models of superposition
 ===============================
 
 *In the video:* :video:`17:04`, and the Anthropic paper it cites there.
 
-Room for many nearly perpendicular directions (chapter 11) does not mean a model will use
+Room for many nearly perpendicular directions (chapter 12) does not mean a model will use
 it. Packing more features than dimensions has a price: features that share dimensions
 leak into each other. Anthropic's *Toy Models of Superposition* (Elhage et al. 2022) shows
 when a trained model pays it, with the smallest model that can: squeeze :math:`n` features

@@ -1,5 +1,5 @@
 """
-11. How many fit
+12. How many fit
 ================
 
 *In the video:* :video:`17:04`.

@@ -1,5 +1,5 @@
 """
-10. Nearly perpendicular
+11. Nearly perpendicular
 ========================
 
 *In the video:* :video:`17:04`.

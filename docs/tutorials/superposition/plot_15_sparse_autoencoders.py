@@ -1,11 +1,11 @@
 """
-14. Sparse autoencoders
+15. Sparse autoencoders
 =======================
 
 *In the video:* the end of :video:`17:04`, where it names sparse autoencoders, and the
 further reading of :video:`21:37`.
 
-If a layer stores its features as directions that overlap (chapters 12 and 13), then no
+If a layer stores its features as directions that overlap (chapters 13 and 14), then no
 single neuron stands for a single feature, and reading neurons one by one shows mixtures.
 The video names the tool researchers use to undo the mixing: the *sparse autoencoder* (:term:`SAE`).
 It rewrites every activation vector as a sparse, nonnegative combination of many more
@@ -219,7 +219,7 @@ fig.tight_layout()
 # That is where the video's story ends, and where the research it points to begins: the
 # video's clean picture, one neuron per fact, gives way in a trained model to facts spread
 # over many neurons in superposition, and tools like this one try to read them back out.
-# The last chapter leaves the toy models for a real one: GPT-2, whose weights are public,
+# The last part leaves the toy models for a real one: GPT-2, whose weights are public,
 # read and written by the same code.
 #
 # Exercises

@@ -1,5 +1,5 @@
 """
-15. A real GPT-2
+16. A real GPT-2
 ================
 
 *Beyond the video:* its model is GPT-3 (:video:`2:15` recalls the architecture); GPT-2

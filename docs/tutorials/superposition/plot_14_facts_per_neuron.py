@@ -1,5 +1,5 @@
 """
-13. Facts per neuron
+14. Facts per neuron
 ====================
 
 *In the video:* :video:`17:04`, where the neurons of one GPT-3 MLP (chapter 3 counts them)
