@@ -1,7 +1,8 @@
 """Hooks: reading and changing a model's activations while it runs.
 
 Every named activation of the forward pass (:func:`hook_names`) goes through a *tap*,
-``tap(name, value) -> value``: the identity when nothing is hooked, otherwise a function
+``tap(name, value) -> value``: the identity when nothing is hooked
+(:func:`minigpt.model.no_tap`), otherwise a function
 (:func:`make_tap`) that records the values asked for and applies user hooks
 ``fn(value) -> replacement or None``. :func:`run_with_cache` reads activations (the logit
 lens, neuron tables), hooks patch them (ablation, causal tracing), and
@@ -28,17 +29,6 @@ BLOCK_HOOK_POINTS = ("resid_pre", "attn.pattern", "attn_out", "resid_mid", "mlp.
 RESIDUAL_POINTS = ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post")
 Hook = Callable[[np.ndarray], "np.ndarray | None"]
 Tap = Callable[[str, np.ndarray], np.ndarray]
-
-
-def no_tap(name: str, value: np.ndarray) -> np.ndarray:
-    """The identity hook point used when nothing is hooked."""
-    return value
-
-
-def prefixed(tap: Tap | None, prefix: str) -> Tap | None:
-    """``tap`` with ``prefix`` put before every name (an op's ``pattern`` becomes
-    ``blocks.0.attn.pattern``); ``None`` stays ``None``."""
-    return None if tap is None else (lambda name, value: tap(prefix + name, value))
 
 
 def hook_names(model: GPT) -> list[str]:

@@ -28,8 +28,6 @@ from .hooks import (
     activation_grads,
     hook_names,
     make_tap,
-    no_tap,
-    prefixed,
     run_with_cache,
 )
 from .nn import (
@@ -53,6 +51,17 @@ __all__ = ["GPT", "BlockCache", "ModelCache", "NonFiniteError", "check_token_ids
 
 INIT_STD = 0.02  # GPT-2's initial weight scale
 DTYPES = (np.float32, np.float64)
+
+
+def no_tap(name: str, value: np.ndarray) -> np.ndarray:
+    """The identity hook point used when nothing is hooked."""
+    return value
+
+
+def prefixed(tap: Tap | None, prefix: str) -> Tap | None:
+    """``tap`` with ``prefix`` put before every name (an op's ``pattern`` becomes
+    ``blocks.0.attn.pattern``); ``None`` stays ``None``."""
+    return None if tap is None else (lambda name, value: tap(prefix + name, value))
 
 
 class BlockCache(NamedTuple):
