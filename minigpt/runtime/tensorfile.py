@@ -17,7 +17,7 @@ could hold, in integer arithmetic, before anything is allocated. The checkpoint 
 
 :func:`write_safetensors` writes the same layout, streaming each array into the file, so
 a save holds no second copy of the model in memory and makes no temporary file of its
-own (the caller writes through :func:`minigpt.atomic.atomic_path`).
+own (the caller writes through :func:`minigpt.runtime.atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import GPTConfig, count_params
+from ..config import GPTConfig, count_params
 
 HEADER_LENGTH_BYTES = 8  # the u64 that opens the file
 HEADER_ALIGNMENT = 8  # the header is padded with spaces so that the data starts 8-aligned
@@ -253,7 +253,7 @@ def write_safetensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray]
     Parameters
     ----------
     path : path
-        The file to write (usually the temporary file of :func:`minigpt.atomic.atomic_path`).
+        The file to write (usually the temporary file of :func:`minigpt.runtime.atomic.atomic_path`).
     tensors : mapping of str to ndarray
         Any shapes (0-d and empty included) of the dtypes in :data:`NUMPY_DTYPES`; stored
         C-ordered and little-endian, in the mapping's order.
