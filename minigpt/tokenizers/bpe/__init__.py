@@ -15,11 +15,11 @@ Text becomes ids in four steps:
 Decoding concatenates the tokens, maps the characters back to bytes and decodes UTF-8, so
 ``decode(encode(text)) == text`` for every ``str`` that can be written in UTF-8.
 
-The steps live in their own modules: :mod:`minigpt.bpe.pieces` (1, the pattern),
-:mod:`minigpt.bpe.byte_chars` (2, the table), :mod:`minigpt.bpe.tokenizer` (3 and 4, and
-decoding: :class:`GPT2Tokenizer`) and :mod:`minigpt.bpe.files` (GPT-2's ``vocab.json`` and
-``merges.txt``); :mod:`minigpt.bpe.train` learns merges from a text (:func:`train_bpe`).
-Every name of the five is importable from ``minigpt.bpe``.
+The steps live in their own modules: :mod:`minigpt.tokenizers.bpe.pieces` (1, the pattern),
+:mod:`~minigpt.tokenizers.bpe.byte_chars` (2, the table), :mod:`~minigpt.tokenizers.bpe.tokenizer` (3 and 4, and
+decoding: :class:`GPT2Tokenizer`) and :mod:`~minigpt.tokenizers.bpe.files` (GPT-2's ``vocab.json`` and
+``merges.txt``); :mod:`~minigpt.tokenizers.bpe.train` learns merges from a text (:func:`train_bpe`).
+Every name of the five is importable from ``minigpt.tokenizers.bpe`` (and ``minigpt.bpe``).
 
 References
 ----------
