@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._checks import check_choice, check_int
+from .nn.activations import ACTIVATIONS  # the MLP nonlinearities, by name
 
-ACTIVATIONS = ("gelu", "gelu_exact", "relu")
 ATTENTIONS = ("dense", "alternating")
 
 
