@@ -12,6 +12,7 @@ from .char_word import (
     GPT2_BPE_KIND,
     MAX_SHOWN,
     PIECE_NOUNS,
+    TOKENIZERS,
     UNK,
     WORD_RE,
     CharTokenizer,
@@ -23,6 +24,7 @@ from .char_word import (
 __all__ = [
     "CharTokenizer",
     "GPT2Tokenizer",
+    "TOKENIZERS",
     "UnknownPieceError",
     "WordTokenizer",
     "decode_ids",
