@@ -181,7 +181,7 @@ class GPT:
         """The number of parameters (equals :func:`minigpt.count_params` of the config)."""
         return sum(p.size for p in self.params.values())
 
-    # ------------------------------------------------------------------ checks at the boundary
+    # --------------------------------------------------------------- checks at the boundary
 
     def _check_idx(self, idx: Any, name: str = "idx") -> np.ndarray:
         """Validate token ids and return them as an int64 (B, T) array."""
@@ -217,7 +217,7 @@ class GPT:
             )
         return targets2.astype(np.int64, copy=False)
 
-    # ------------------------------------------------------------------ the block: forward, then backward
+    # ---------------------------------------------------- the block: forward, then backward
 
     def _block_forward(
         self, i: int, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray] | None = None,
@@ -282,7 +282,7 @@ class GPT:
             return attention_forward(h, *w, cfg.n_head, cfg.layer_window(i), tap=tap)
         return attention_decode(h, *w, cfg.n_head, *kv, n_past, cfg.layer_window(i)), None
 
-    # ------------------------------------------------------------------ the model: forward, backward, loss
+    # --------------------------------------------------- the model: forward, backward, loss
 
     def _forward(
         self, idx: np.ndarray, keep: bool, tap: Tap | None = None,
@@ -425,7 +425,7 @@ class GPT:
 
     __call__ = forward
 
-    # ------------------------------------------------------------------ hooks, generation
+    # -------------------------------------------------------------------- hooks, generation
     # The code lives in minigpt.hooks and minigpt.generation; these methods call it.
 
     def hook_names(self) -> list[str]:
