@@ -142,7 +142,7 @@ assert BYTE_TO_CHAR[ord(" ")] == "Ġ" and len(BYTE_TO_CHAR) == 256
 # .. literalinclude:: /../minigpt/tokenizers/bpe/tokenizer.py
 #    :pyobject: GPT2Tokenizer._merge_reference
 #    :no-docstring:
-#    :caption: minigpt/bpe/tokenizer.py
+#    :caption: minigpt/tokenizers/bpe/tokenizer.py
 #
 # This rescans the whole piece for every merge, so a word of n bytes can cost n^2 steps.
 # The tokenizer runs ``GPT2Tokenizer._merge`` instead, which gives the same tokens in
