@@ -13,7 +13,7 @@ loading a checkpoint can never run code (unlike pickle). A minigpt checkpoint ho
   it catches accidents, not edits, so the loader trusts nothing it reads (see
   :func:`load_checkpoint`).
 
-Files are written atomically (:func:`minigpt.atomic.atomic_path`): into one temporary file
+Files are written atomically (:func:`minigpt.runtime.atomic.atomic_path`): into one temporary file
 beside the target, flushed to disk, then renamed over it. A crash
 mid-save leaves the previous checkpoint as it was.
 """
@@ -31,9 +31,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from safetensors import SafetensorError, safe_open
 
-from minigpt.atomic import atomic_path
-from minigpt.config import GPTConfig, param_shapes
-from minigpt.tensorfile import (INTEGER_DTYPES, check_dtypes, check_fits, clipped_repr,
+from .runtime.atomic import atomic_path
+from .config import GPTConfig, param_shapes
+from .runtime.tensorfile import (INTEGER_DTYPES, check_dtypes, check_fits, clipped_repr,
                                 read_header, write_safetensors)
 
 FORMAT = "minigpt-checkpoint"
@@ -178,7 +178,7 @@ def save_checkpoint(path: str | os.PathLike, params: Mapping[str, np.ndarray], *
 
     Notes
     -----
-    The arrays are streamed (:func:`minigpt.tensorfile.write_safetensors`) into one
+    The arrays are streamed (:func:`minigpt.runtime.tensorfile.write_safetensors`) into one
     temporary file in the same directory, which is flushed
     with ``os.fsync``, and moved onto ``path`` with ``os.replace``, which is atomic on
     POSIX and Windows. On any error the temporary file is removed and ``path`` is not

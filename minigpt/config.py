@@ -11,15 +11,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-ACTIVATIONS = ("gelu", "gelu_exact", "relu")
+from ._checks import check_choice, check_int
+from .nn.activations import ACTIVATIONS  # the MLP nonlinearities, by name
+
 ATTENTIONS = ("dense", "alternating")
 
 
-def _check_int(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+def _check_size(config: GPTConfig, name: str) -> None:
+    """Check that the field ``name`` is an int >= 1 and store it as a Python int."""
+    object.__setattr__(config, name, check_int(name, getattr(config, name), minimum=1))
 
 
 @dataclass(frozen=True)
@@ -79,23 +79,21 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "n_ctx", "n_layer", "n_head", "d_model"):
-            _check_int(name, getattr(self, name))
+            _check_size(self, name)
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
-        _check_int("d_ff", self.d_ff)
+        _check_size(self, "d_ff")
         if self.d_model % self.n_head != 0:
             raise ValueError(
                 f"d_model must be divisible by n_head, got d_model={self.d_model}, "
                 f"n_head={self.n_head}"
             )
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {ATTENTIONS}, got {self.attention!r}")
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("attention", self.attention, ATTENTIONS)
         if self.attention == "alternating" and self.local_window is None:
             raise ValueError("attention='alternating' needs local_window (an int >= 1), got None")
         if self.local_window is not None:
-            _check_int("local_window", self.local_window)
+            _check_size(self, "local_window")
 
     @property
     def d_head(self) -> int:

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ._checks import check_float, check_int
+
 # GPT-3, Appendix B.
 GPT3_BETAS = (0.9, 0.95)
 GPT3_EPS = 1e-8
@@ -42,25 +44,13 @@ def _check_number(name: str, value: object, *, low: float = -math.inf,
                   low_inclusive: bool = True, high: float = math.inf,
                   high_inclusive: bool = True) -> float:
     """``float(value)`` after checking it is a finite real number in the given range."""
-    real = (int, float, np.integer, np.floating)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    x = float(value)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x}")
-    if x < low or (x == low and not low_inclusive) or x > high or (x == high and not high_inclusive):
-        lo = "[" if low_inclusive else "("
-        hi = "]" if high_inclusive else ")"
-        raise ValueError(f"{name} must be in {lo}{low}, {high}{hi}, got {x}")
-    return x
+    return check_float(name, value, None if low == -math.inf else low,
+                       None if high == math.inf else high,
+                       low_open=not low_inclusive, high_open=not high_inclusive)
 
 
 def _check_int(name: str, value: object, minimum: int = 0) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_int(name, value, minimum)
 
 
 def decay_names(params: Mapping[str, np.ndarray]) -> set[str]:

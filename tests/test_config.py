@@ -72,7 +72,7 @@ def test_config_validation():
         GPTConfig(10, 4, 1, 1, 4, attention="sparse")
     with pytest.raises(ValueError, match="needs local_window"):
         GPTConfig(10, 4, 1, 1, 4, attention="alternating")
-    with pytest.raises(ValueError, match="n_layer must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="n_layer must be an int >= 1, got 0"):
         GPTConfig(10, 4, 0, 1, 4)
     with pytest.raises(TypeError, match="d_model must be an int, got float 4.0"):
         GPTConfig(10, 4, 1, 1, 4.0)

@@ -3,7 +3,7 @@ import pytest
 
 from minigpt import GPT, GPTConfig
 from minigpt.model import NonFiniteError
-from minigpt.sampling import sample_logits
+from minigpt.generation import decode, sample_logits
 
 CFG = GPTConfig(vocab_size=23, n_ctx=16, n_layer=3, n_head=2, d_model=16,
                 attention="alternating", local_window=4)
@@ -25,8 +25,8 @@ def test_kv_cache_logits_equal_full_forward(model):
     full = model.forward(seq)  # (B, T, V)
     kv = [(np.zeros((3, 2, CFG.n_ctx, 8), np.float32), np.zeros((3, 2, CFG.n_ctx, 8), np.float32))
           for _ in range(CFG.n_layer)]
-    steps = [model._decode(seq[:, :5], kv, 0)]  # prefill 5 tokens
-    steps += [model._decode(seq[:, t:t + 1], kv, t) for t in range(5, CFG.n_ctx)]
+    steps = [decode(model, seq[:, :5], kv, 0)]  # prefill 5 tokens
+    steps += [decode(model, seq[:, t:t + 1], kv, t) for t in range(5, CFG.n_ctx)]
     cached = np.stack(steps, axis=1)  # (B, T - 4, V): logits at positions 4 .. T-1
     assert np.max(np.abs(cached - full[:, 4:])) < 1e-5
 
@@ -60,16 +60,20 @@ def test_batch_generation_and_seeds(model):
 
 
 def test_generate_bad_arguments(model):
-    with pytest.raises(ValueError, match="max_new_tokens must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="max_new_tokens must be an int >= 0, got -1"):
         model.generate([1], -1)
     with pytest.raises(TypeError, match="max_new_tokens must be an int, got float"):
         model.generate([1], 2.0)
     with pytest.raises(ValueError, match="temperature must be a finite number >= 0, got -1"):
         model.generate([1], 2, temperature=-1)
-    with pytest.raises(ValueError, match="top_p must be None or in"):
+    with pytest.raises(ValueError, match=r"top_p must be a finite number in \(0, 1\], got 1.5"):
         model.generate([1], 2, top_p=1.5)
-    with pytest.raises(ValueError, match="top_k must be None or an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="top_k must be an int >= 1, got 0"):
         model.generate([1], 2, top_k=0)
+    with pytest.raises(TypeError, match="top_k must be an int, got float"):
+        model.generate([1], 2, top_k=2.0)
+    with pytest.raises(TypeError, match="temperature must be a real number, got str"):
+        model.generate([1], 2, temperature="hot")
     with pytest.raises(ValueError, match="sequence length must be <= n_ctx=16, got 17"):
         model.generate(np.zeros(17, dtype=int), 2)
 

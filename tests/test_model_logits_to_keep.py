@@ -44,9 +44,9 @@ def test_run_with_cache_keeps_every_position_and_hooks_still_apply():
 def test_bad_values():
     model = GPT(CFG)
     idx = np.array([[1, 2, 3]])
-    with pytest.raises(ValueError, match=r"logits_to_keep must be in \[1, T=3\], got 4"):
+    with pytest.raises(ValueError, match=r"logits_to_keep must be an int in \[1, 3\], got 4"):
         model.forward(idx, logits_to_keep=4)
-    with pytest.raises(ValueError, match=r"logits_to_keep must be in \[1, T=3\], got 0"):
+    with pytest.raises(ValueError, match=r"logits_to_keep must be an int in \[1, 3\], got 0"):
         model.run_with_cache(idx, logits_to_keep=0)
     with pytest.raises(TypeError, match="logits_to_keep must be an int or None, got float"):
         model.forward(idx, logits_to_keep=1.0)

@@ -145,9 +145,9 @@ print(f"{n_decayed:,} of {sum(int(np.prod(v)) for v in shapes.values()):,} param
 # every chapter loads that checkpoint (:func:`minigpt.facts.load_model`, which reads it with
 # :func:`minigpt.checkpoint.load_checkpoint`); the numbers below are from that run, its
 # evaluation loss measured on fixed batches by :func:`minigpt.train.evaluate`. The build
-# runs it on one BLAS thread, as :func:`minigpt.threads.blas_threads` would set, since the
+# runs it on one BLAS thread, as :func:`minigpt.runtime.threads.blas_threads` would set, since the
 # machine is often shared, and keeps freed memory for the next step
-# (:func:`minigpt.allocator.keep_freed_memory`); the Performance page measures both.
+# (:func:`minigpt.runtime.allocator.keep_freed_memory`); the Performance page measures both.
 
 model, tokenizer, history = demo_model()
 cfg = model.config
@@ -245,7 +245,7 @@ for name in ("Michael Jordan", "Serena Williams", "Lionel Messi"):
 
 # %%
 # With a temperature above 0, :meth:`~minigpt.GPT.generate` samples instead of taking the
-# most likely token (:func:`minigpt.sampling.sample_logits`), and a seed makes it
+# most likely token (:func:`minigpt.generation.sample_logits`), and a seed makes it
 # repeatable. This model is so sure of its corpus that it takes a high temperature to make
 # it stray:
 

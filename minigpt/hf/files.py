@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..runtime.atomic import atomic_path
 from ..bpe import GPT2Tokenizer
 from ..config import GPTConfig
 from ..model import GPT
-from ..tensorfile import check_dtypes, check_fits, read_header, write_safetensors
+from ..runtime.tensorfile import check_dtypes, check_fits, read_header, write_safetensors
 from .config_json import config_from_hf, config_to_hf
 from .mapping import BUFFER_RE, HF_PREFIX, from_hf_gpt2, to_hf_gpt2
 

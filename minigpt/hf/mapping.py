@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..config import GPTConfig, param_shapes
-from ..tensorfile import clipped_repr
+from ..runtime.tensorfile import clipped_repr
 
 HF_PREFIX = "transformer."
 LM_HEAD = "lm_head.weight"

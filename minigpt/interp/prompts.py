@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..data import TEMPLATES, Fact, load_facts
+from .. import _checks
 from ..model import GPT
 from ..nn import softmax_forward
 from .encoding import encode_facts
@@ -80,13 +81,8 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 
 def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """Raise ``ValueError`` unless ``value`` is an int (not a bool) in ``[lo, hi]``."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < lo or (hi is not None and value > hi):
-        bounds = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an int {'in ' if hi is not None else ''}{bounds}, "
-                         f"got {value!r}")
-    return int(value)
+    """``int(value)``: ``TypeError`` unless an int (not a bool), ``ValueError`` outside ``[lo, hi]``."""
+    return _checks.check_int(name, value, lo, hi)
 
 
 def template_list(templates: Any) -> list[int | str]:

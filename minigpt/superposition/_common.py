@@ -8,11 +8,12 @@ and the given value the same way.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from typing import Any
 
 import numpy as np
+
+from .._checks import check_float, check_int
 
 # Adam as torch.optim.Adam's defaults (no weight decay), for every optimization here.
 ADAM_BETAS = (0.9, 0.999)
@@ -26,25 +27,12 @@ def _wrap(text: str, width: int = TEXT_WIDTH) -> str:
 
 
 def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
-    return int(value)
+    return check_int(name, value, minimum)
 
 
 def _check_real(name: str, value: Any, low: float, high: float, *,
                 low_open: bool = True, high_open: bool = True) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
-                                                                   np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    x = float(value)
-    below = x <= low if low_open else x < low
-    above = x >= high if high_open else x > high
-    if not math.isfinite(x) or below or above:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"{name} must be a finite number in {lo}{low}, {high}{hi}, got {value!r}")
-    return x
+    return check_float(name, value, low, high, low_open=low_open, high_open=high_open)
 
 
 def _check_finite_array(name: str, x: Any, ndim: int | tuple[int, ...]) -> np.ndarray:

@@ -119,10 +119,10 @@ with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
 # GPT-2's tokenizer, step by step
 # -------------------------------
 #
-# :class:`minigpt.bpe.GPT2Tokenizer` reads ``vocab.json`` and ``merges.txt``. First,
-# :func:`minigpt.bpe.pretokenize` cuts the text into words, numbers and punctuation, a word
+# :class:`minigpt.tokenizers.bpe.GPT2Tokenizer` reads ``vocab.json`` and ``merges.txt``. First,
+# :func:`minigpt.tokenizers.bpe.pretokenize` cuts the text into words, numbers and punctuation, a word
 # keeping the space in front of it; merges never cross these cuts. Then each piece's UTF-8
-# bytes are written as printable characters (:data:`~minigpt.bpe.byte_chars.BYTE_TO_CHAR`),
+# bytes are written as printable characters (:data:`~minigpt.tokenizers.bpe.byte_chars.BYTE_TO_CHAR`),
 # so the space shows as ``Ġ``:
 
 sentence = "Michael Jordan plays basketball"
@@ -139,10 +139,10 @@ assert BYTE_TO_CHAR[ord(" ")] == "Ġ" and len(BYTE_TO_CHAR) == 256
 # all adjacent pairs, the one of lowest rank is joined wherever it occurs, and the search
 # repeats until no pair has a rank:
 #
-# .. literalinclude:: /../minigpt/bpe/tokenizer.py
+# .. literalinclude:: /../minigpt/tokenizers/bpe/tokenizer.py
 #    :pyobject: GPT2Tokenizer._merge_reference
 #    :no-docstring:
-#    :caption: minigpt/bpe/tokenizer.py
+#    :caption: minigpt/tokenizers/bpe/tokenizer.py
 #
 # This rescans the whole piece for every merge, so a word of n bytes can cost n^2 steps.
 # The tokenizer runs ``GPT2Tokenizer._merge`` instead, which gives the same tokens in
@@ -210,7 +210,7 @@ fig.tight_layout()
 # ----------------
 #
 # With the tokenizer, :func:`~minigpt.hf.save_hf_gpt2` also writes GPT-2's ``vocab.json``
-# and ``merges.txt`` (:meth:`~minigpt.bpe.GPT2Tokenizer.save_files`), and
+# and ``merges.txt`` (:meth:`~minigpt.tokenizers.bpe.GPT2Tokenizer.save_files`), and
 # :func:`~minigpt.hf.load_hf_gpt2` returns both halves, as ``minigpt generate --hf-dir``
 # uses them:
 

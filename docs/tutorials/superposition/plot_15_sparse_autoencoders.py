@@ -71,10 +71,10 @@ neurons of the demo model.
 #    :dedent:
 #    :caption: minigpt/superposition/sae/training.py
 #
-# .. literalinclude:: /../minigpt/superposition/sae/step.py
+# .. literalinclude:: /../minigpt/superposition/sae/training.py
 #    :pyobject: project_decoder_grad
 #    :no-docstring:
-#    :caption: minigpt/superposition/sae/step.py
+#    :caption: minigpt/superposition/sae/training.py
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -20,10 +20,10 @@ the search limits BLAS to one thread while it runs and restores the setting on r
 
 One file per idea:
 
-* ``vectors.py``: random unit vectors and the tolerance of an angle band;
 * ``jl.py``: the Johnson-Lindenstrauss dimension, and the lemma checked on data;
 * ``welch.py``: the Welch bounds, the upper side;
-* ``random_packing.py``: how many random directions fit, guaranteed and measured;
+* ``random_packing.py``: random unit vectors, the tolerance of an angle band, and how many
+  random directions fit, guaranteed and measured;
 * ``packing.py``: the optimized search, ``max_packing``;
 * ``sweep.py``: all of them side by side, ``capacity_sweep``;
 * ``plots.py``: ``plot_capacity``.
@@ -38,7 +38,7 @@ from .plots import plot_capacity
 from .random_packing import (MAX_EXPONENT, RANDOM_FIRST_DRAW, RANDOM_TRIALS, jl_packing_n,
                              random_packing_n)
 from .sweep import DEFAULT_BANDS_DEG, DEFAULT_DIMS, CapacityRow, capacity_sweep
-from .vectors import band_to_cos_tol, random_unit_vectors
+from .random_packing import band_to_cos_tol, random_unit_vectors
 from .welch import welch_bound, welch_max_n
 
 __all__ = [

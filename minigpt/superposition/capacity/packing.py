@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import threads
+from ...runtime import threads
 from ...optim import AdamW
 from .._common import (ADAM_BETAS, ADAM_EPS, _check_finite_array, _check_int,
                        _check_real)

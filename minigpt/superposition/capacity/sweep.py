@@ -14,8 +14,7 @@ from typing import Any
 
 from .._common import _check_int, _check_real
 from .packing import PACK_RESTARTS, PACK_STEPS, WELCH_ORDERS, max_packing
-from .random_packing import RANDOM_TRIALS, jl_packing_n, random_packing_n
-from .vectors import band_to_cos_tol
+from .random_packing import RANDOM_TRIALS, band_to_cos_tol, jl_packing_n, random_packing_n
 from .welch import welch_max_n
 
 # capacity_sweep defaults: fast (about 13 s on 2 cores), and wide enough to show growth.

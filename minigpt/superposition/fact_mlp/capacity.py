@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...interp.tables import jsonable
+from ...tables import jsonable
 from .._common import _check_int, _check_real
 from .mlp import n_mlp_params
 from .people import DEFAULT_D, DEFAULT_N_SPORTS, make_people

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ...interp.tables import text_table
+from ...tables import text_table
 from .._common import _check_int, _wrap
 from .capacity import RESOLUTION, FactCapacityRow, fact_capacity
 from .people import DEFAULT_D, DEFAULT_N_SPORTS

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import threads
+from ...runtime import threads
 from ...optim import AdamW
 from .._common import ADAM_BETAS, ADAM_EPS, _check_int, _check_real
 from .mlp import facts_loss_and_grads, init_mlp_params

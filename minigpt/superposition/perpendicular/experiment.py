@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import threads
+from ...runtime import threads
 from ...optim import AdamW
 from .._common import ADAM_BETAS, ADAM_EPS, _check_int, _check_real
 from ..capacity import random_unit_vectors, welch_bound

@@ -38,9 +38,9 @@ One file per idea:
 
 * ``autoencoder.py``: the SAE's forward and backward;
 * ``loss.py``: the normalized squared error plus L1, forward and backward;
-* ``step.py``: what one training step is made of (loss and gradients, the unit-norm decoder);
 * ``evaluation.py``: a trained SAE's measurements, ``SAEResult``;
-* ``training.py``: the starting point and the Adam loop, ``train_sae``;
+* ``training.py``: one step (loss and gradients, the unit-norm decoder), the starting point
+  and the Adam loop, ``train_sae``;
 * ``planted.py``: features planted in synthetic data, and how many the SAE recovers;
 * ``neurons.py``: the facts model's MLP neurons, and latents specific to a person or a sport;
 * ``on_model.py``: an SAE trained on those neurons, ``sae_on_model``;
@@ -58,7 +58,7 @@ from .planted import (DEFAULT_N_FEATURES, DEFAULT_N_SAMPLES, DEFAULT_P_ACTIVE, D
                       RECOVERED_COS, RecoveryResult, best_match_cosines, planted_features,
                       recover_planted_features)
 from .plots import plot_latent_frequencies, plot_recovery
-from .step import normalize_decoder, project_decoder_grad, sae_loss_and_grads
+from .training import normalize_decoder, project_decoder_grad, sae_loss_and_grads
 from .training import (DEAD_WINDOW, DEFAULT_BATCH, DEFAULT_L1, DEFAULT_LR, DEFAULT_STEPS,
                        LOG_EVERY, init_sae, train_sae)
 

@@ -2,7 +2,7 @@
 
 An op pair in the style of :mod:`minigpt.nn`, built from two linear layers
 (:func:`minigpt.nn.linear_forward`) and a ReLU or TopK mask between them. The loss that
-trains it is in ``loss.py``; ``step.py`` chains the two.
+trains it is in ``loss.py``; ``training.py`` chains the two.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...interp.tables import jsonable, text_table
+from ...tables import jsonable, text_table
 from .._common import _check_finite_array
 from .autoencoder import _check_k, sae_forward
 from .loss import data_scale

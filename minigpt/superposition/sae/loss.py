@@ -1,7 +1,7 @@
 """The SAE's loss, forward and backward: normalized squared error plus an L1 penalty.
 
 The error is divided by :func:`data_scale`, the data's spread, so that 1 means "no better
-than the mean" and one lambda suits data of any scale. ``step.py`` chains it with the
+than the mean" and one lambda suits data of any scale. ``training.py`` chains it with the
 autoencoder of ``autoencoder.py``.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...interp.tables import jsonable, text_table
+from ...tables import jsonable, text_table
 from .._common import _check_int
 from .evaluation import SAEResult
 from .neurons import (DEFAULT_LAYER, DEFAULT_POSITION, MIN_TEMPLATES, LatentSpecificity,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...facts import feature_directions
-from ...interp.tables import jsonable, text_table
+from ...tables import jsonable, text_table
 from .._common import _check_int, _check_real
 from .evaluation import SAEResult
 from .training import DEFAULT_BATCH, DEFAULT_LR, DEFAULT_STEPS, train_sae

@@ -1,6 +1,6 @@
 """Training an SAE: where it starts (:func:`init_sae`) and the Adam loop (:func:`train_sae`).
 
-Each step is the loss and gradients of ``step.py``, the decoder's gradient projected and
+Each step is the loss and gradients of :func:`sae_loss_and_grads`, the decoder's gradient projected and
 its columns renormalized; the trained SAE is measured by ``evaluation.py``.
 """
 
@@ -10,14 +10,96 @@ import math
 
 import numpy as np
 
-from ... import threads
+from ...runtime import threads
 from ...optim import AdamW
 from .._common import (ADAM_BETAS, ADAM_EPS, _check_finite_array, _check_int,
                        _check_real)
-from .autoencoder import _check_k
+from .autoencoder import _check_k, sae_backward, sae_forward
 from .evaluation import SAEResult, evaluate_sae
-from .loss import data_scale
-from .step import normalize_decoder, project_decoder_grad, sae_loss_and_grads
+from .loss import data_scale, sae_loss_backward, sae_loss_forward
+
+
+# ---- one step: loss and gradients, and the unit-norm decoder
+def sae_loss_and_grads(params: dict[str, np.ndarray], x: np.ndarray, scale: float,
+                       l1: float = 0.0, k: int | None = None
+                       ) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """Loss of an SAE on a batch, the gradients of its four parameters, and the latents.
+
+    Parameters
+    ----------
+    params : dict
+        ``w_enc`` (m, d), ``b_enc`` (m,), ``w_dec`` (d, m), ``b_dec`` (d,).
+    x : ndarray, shape (B, d)
+    scale : float
+        See :func:`sae_loss_forward`.
+    l1 : float
+    k : int or None
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        Same keys and shapes as ``params`` (the raw gradient; see
+        :func:`project_decoder_grad`).
+    z : ndarray, shape (B, m)
+
+    Examples
+    --------
+    >>> from minigpt.superposition import data_scale, init_sae
+    >>> x = np.random.default_rng(0).standard_normal((8, 4))
+    >>> loss, grads, z = sae_loss_and_grads(init_sae(4, 6, dtype=np.float64), x, data_scale(x), 0.1)
+    >>> grads["w_dec"].shape, z.shape
+    ((4, 6), (8, 6))
+    """
+    (x_hat, z), cache = sae_forward(x, params["w_enc"], params["b_enc"], params["w_dec"],
+                                    params["b_dec"], k)
+    loss, loss_cache = sae_loss_forward(x, x_hat, z, scale, l1)
+    dx_hat, dz = sae_loss_backward(1.0, loss_cache)
+    _, dw_enc, db_enc, dw_dec, db_dec = sae_backward(dx_hat, dz, cache)
+    return loss, {"w_enc": dw_enc, "b_enc": db_enc, "w_dec": dw_dec, "b_dec": db_dec}, z
+
+def project_decoder_grad(w_dec: np.ndarray, dw_dec: np.ndarray) -> np.ndarray:
+    """Remove from each column's gradient its component along the (unit) column.
+
+    Parameters
+    ----------
+    w_dec : ndarray, shape (d, m)
+        Unit columns.
+    dw_dec : ndarray, shape (d, m)
+
+    Returns
+    -------
+    ndarray, shape (d, m)
+
+    Notes
+    -----
+    .. math:: g_j \\leftarrow g_j - (g_j \\cdot w_j)\\, w_j
+
+    A step along :math:`w_j` would only change the column's length, which the
+    renormalization after the step undoes; removing it leaves the part that turns the
+    column. Adam rescales coordinates, so its step is not exactly perpendicular: hence the
+    renormalization as well.
+
+    Examples
+    --------
+    >>> project_decoder_grad(np.eye(2), np.array([[3.0, 1.0], [2.0, 5.0]]))
+    array([[0., 1.],
+           [2., 0.]])
+    """
+    along = np.sum(dw_dec * w_dec, axis=0)                             # (m,)
+    return dw_dec - w_dec * along
+
+def normalize_decoder(w_dec: np.ndarray) -> None:
+    """Scale each column of ``w_dec`` (d, m) to unit norm, in place.
+
+    Examples
+    --------
+    >>> w = np.array([[3.0, 0.0], [4.0, 2.0]])
+    >>> normalize_decoder(w); w
+    array([[0.6, 0. ],
+           [0.8, 1. ]])
+    """
+    w_dec /= np.maximum(np.linalg.norm(w_dec, axis=0), np.finfo(w_dec.dtype).tiny)
 
 DEFAULT_L1 = 0.3            # lambda of the ReLU SAE, on the scale-free loss of loss.py
 DEFAULT_STEPS = 3000
@@ -25,7 +107,6 @@ DEFAULT_BATCH = 256
 DEFAULT_LR = 3e-3
 DEAD_WINDOW = 10_000        # a latent is dead if it fired on none of the last this many samples
 LOG_EVERY = 50              # training losses are recorded every this many steps
-
 
 def init_sae(d: int, m: int, *, seed: int | np.random.Generator = 0, x: np.ndarray | None = None,
              dtype: type = np.float32) -> dict[str, np.ndarray]:
@@ -83,7 +164,6 @@ def init_sae(d: int, m: int, *, seed: int | np.random.Generator = 0, x: np.ndarr
     w_dec /= np.linalg.norm(w_dec, axis=0)
     return {"w_enc": w_dec.T.astype(dtype), "b_enc": np.zeros(m, dtype=dtype),
             "w_dec": w_dec.astype(dtype), "b_dec": b_dec.astype(dtype)}
-
 
 def train_sae(x: np.ndarray, m: int, *, k: int | None = None, l1: float | None = None,
               steps: int = DEFAULT_STEPS, batch: int = DEFAULT_BATCH, lr: float = DEFAULT_LR,

@@ -20,17 +20,17 @@ everywhere in minigpt.
 
 One file per idea:
 
-* ``data.py``: feature importances and sparse feature batches;
-* ``model.py``: the model's forward and backward, and its initial weights;
-* ``loss.py``: the importance-weighted squared error, and loss plus gradients;
+* ``model.py``: the model's forward and backward, its initial weights, and the
+  importance-weighted squared error (loss plus gradients);
 * ``metrics.py``: what a trained W does with each feature (norm, interference, dimensionality);
-* ``training.py``: ``train_toy_model`` and the sweeps over sparsity and importance;
+* ``training.py``: feature importances and sparse feature batches, ``train_toy_model`` and
+  the sweeps over sparsity and importance;
 * ``plots.py``: :math:`W^T W` and the feature directions.
 """
 
-from .data import (DEFAULT_IMPORTANCE_DECAY, DEFAULT_N_FEATURES, DEFAULT_N_HIDDEN,
+from .training import (DEFAULT_IMPORTANCE_DECAY, DEFAULT_N_FEATURES, DEFAULT_N_HIDDEN,
                    importance_weights, sample_features)
-from .loss import (ToyLossCache, importance_mse_backward, importance_mse_forward,
+from .model import (ToyLossCache, importance_mse_backward, importance_mse_forward,
                    toy_loss_and_grads)
 from .metrics import (REPRESENTED_NORM, ZERO_NORM, FeatureMetrics, feature_metrics,
                       neighbour_angles)

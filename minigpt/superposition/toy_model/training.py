@@ -16,11 +16,69 @@ import numpy as np
 
 from ...optim import AdamW
 from .._common import ADAM_BETAS, ADAM_EPS, _check_int, _check_real
-from .data import (DEFAULT_IMPORTANCE_DECAY, DEFAULT_N_FEATURES, DEFAULT_N_HIDDEN,
-                   importance_weights, sample_features)
-from .loss import importance_mse_forward, toy_loss_and_grads
 from .metrics import REPRESENTED_NORM, FeatureMetrics, feature_metrics
-from .model import init_toy_params, toy_forward
+from .model import importance_mse_forward, init_toy_params, toy_forward, toy_loss_and_grads
+
+
+# ---- the data: feature importances and batches of sparse features
+DEFAULT_N_FEATURES = 5
+DEFAULT_N_HIDDEN = 2
+DEFAULT_IMPORTANCE_DECAY = 0.9  # I_i = 0.9^i
+
+def importance_weights(n: int, decay: float = DEFAULT_IMPORTANCE_DECAY,
+                       dtype: type = np.float32) -> np.ndarray:
+    """Feature importances :math:`I_i = r^i`, i = 0 .. n-1.
+
+    Parameters
+    ----------
+    n : int
+        Number of features, >= 1.
+    decay : float
+        r, in (0, 1]; 1 makes all features equally important.
+    dtype : numpy dtype
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Examples
+    --------
+    >>> importance_weights(3, 0.5)
+    array([1.  , 0.5 , 0.25], dtype=float32)
+    """
+    n = _check_int("n", n)
+    decay = _check_real("decay", decay, 0.0, 1.0, high_open=False)
+    return (decay ** np.arange(n, dtype=np.float64)).astype(dtype)
+
+def sample_features(batch: int, n: int, sparsity: float, rng: np.random.Generator,
+                    dtype: type = np.float32) -> np.ndarray:
+    """Draw a batch of sparse feature vectors.
+
+    Parameters
+    ----------
+    batch, n : int
+        Shape of the batch, >= 1.
+    sparsity : float
+        S in [0, 1): the probability that a feature is zero.
+    rng : numpy.random.Generator
+    dtype : numpy dtype
+
+    Returns
+    -------
+    ndarray, shape (batch, n)
+        Each entry independently 0 with probability S, else uniform on [0, 1).
+
+    Examples
+    --------
+    >>> x = sample_features(1000, 4, 0.9, np.random.default_rng(0))
+    >>> x.shape, x.dtype, bool(0.05 < np.mean(x > 0) < 0.15)
+    ((1000, 4), dtype('float32'), True)
+    """
+    batch, n = _check_int("batch", batch), _check_int("n", n)
+    sparsity = _check_real("sparsity", sparsity, 0.0, 1.0, low_open=False)
+    values = rng.random((batch, n), dtype=dtype)                  # (B, n)
+    present = rng.random((batch, n)) >= sparsity                  # (B, n) bool
+    return values * present
 
 DEFAULT_BATCH = 1024
 DEFAULT_STEPS = 5000
@@ -29,7 +87,6 @@ LOG_EVERY = 50                  # losses are recorded every this many steps
 EVAL_BATCH = 16384              # fresh samples for the final loss
 DEFAULT_SPARSITIES = (0.0, 0.7, 0.8, 0.9, 0.97)
 DEFAULT_DECAYS = (1.0, 0.9, 0.7, 0.5)
-
 
 @dataclass(frozen=True)
 class ToyResult:
@@ -77,7 +134,6 @@ class ToyResult:
                 "interference": self.metrics.interference.tolist(),
                 "dimensionality": self.metrics.dimensionality.tolist(),
                 "n_represented": self.n_represented}
-
 
 def train_toy_model(n: int = DEFAULT_N_FEATURES, m: int = DEFAULT_N_HIDDEN, *,
                     sparsity: float = 0.0, importance_decay: float = DEFAULT_IMPORTANCE_DECAY,
@@ -147,7 +203,6 @@ def train_toy_model(n: int = DEFAULT_N_FEATURES, m: int = DEFAULT_N_HIDDEN, *,
                      losses=np.array(losses), final_loss=final_loss, metrics=metrics,
                      n_represented=int(np.count_nonzero(metrics.norms > REPRESENTED_NORM)))
 
-
 def sparsity_sweep(sparsities: Iterable[float] = DEFAULT_SPARSITIES,
                    **kwargs: Any) -> list[ToyResult]:
     """Train one toy model per sparsity, everything else equal.
@@ -169,7 +224,6 @@ def sparsity_sweep(sparsities: Iterable[float] = DEFAULT_SPARSITIES,
     [0.0, 0.9]
     """
     return [train_toy_model(sparsity=s, **kwargs) for s in sparsities]
-
 
 def importance_sweep(decays: Iterable[float] = DEFAULT_DECAYS, **kwargs: Any) -> list[ToyResult]:
     """Train one toy model per importance decay r (:math:`I_i = r^i`), everything else equal.

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 
-from ..atomic import atomic_path
+from ...runtime.atomic import atomic_path
 
 MERGES_HEADER = "#version:"  # merges.txt may open with a "#version: 0.2" line
 
