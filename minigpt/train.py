@@ -475,8 +475,12 @@ def data_parallel_grads(
     the threads do not compete with BLAS's own workers; without ``threadpoolctl`` BLAS
     keeps its default.
 
-    Whether it is faster depends on the shape and the machine: see
-    ``benchmarks/results/two_threads.md``.
+    Whether it is faster depends on the shape and the machine. Measured on two cores
+    already loaded by other work (load average 7 to 11), a training step with it took
+    28.5 / 260 / 2371 ms at the benchmark's tiny / small / medium shapes, against
+    580 / 1083 / 6890 ms with two BLAS threads and 13.8 / 252 / 2209 ms with one
+    (``benchmarks/results/two_threads.md``): under load it is about as fast as one BLAS
+    thread, not faster. :func:`train` does not use it.
 
     Examples
     --------
