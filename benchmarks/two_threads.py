@@ -96,8 +96,9 @@ def variants(n_threads: int, torch: bool) -> list[str]:
 
     Examples
     --------
-    >>> variants(2, torch=False)
-    ['2 BLAS threads', '1 BLAS thread', 'timeout 2^4', 'timeout 2^20', '2 BLAS threads in linear only', 'data parallel']
+    >>> variants(2, torch=False)  # doctest: +NORMALIZE_WHITESPACE
+    ['2 BLAS threads', '1 BLAS thread', 'timeout 2^4', 'timeout 2^20',
+     '2 BLAS threads in linear only', 'data parallel']
     """
     names = [BASELINE, ONE_THREAD, *(timeout_variant(k) for k in TIMEOUTS), LINEAR_ONLY,
              DATA_PARALLEL]
