@@ -5,6 +5,7 @@
 :mod:`~benchmarks.memory`, :mod:`~benchmarks.page_faults`, :mod:`~benchmarks.blas_threads`,
 :mod:`~benchmarks.profile_step` (the medium step, then the tiny one),
 :mod:`~benchmarks.bpe_encode` (the tokenizer on long words),
+:mod:`~benchmarks.two_threads` (ways to use the second core in a training step),
 :mod:`~benchmarks.hf_gpt2` (GPT-2 small against ``transformers``) and
 :mod:`~benchmarks.fact_tools` (the fact tools on a GPT-2-small-shaped model), each writing its
 markdown table to ``benchmarks/results``, and writes ``targets.md``: every target, the value
@@ -38,6 +39,7 @@ from . import (
     page_faults,
     profile_step,
     train_step,
+    two_threads,
 )
 from ._common import base_parser, fmt, markdown_table, write_report
 
@@ -132,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> list[list[str]]:
         runs.append(("profile_step_tiny", profile_step,
                      ["--threads", TARGET_THREADS, "--shape", "tiny", "--steps", "20"]))
     runs.append(("bpe_encode", bpe_encode, []))
+    runs.append(("two_threads", two_threads, ["--threads", TARGET_THREADS]))
     for name, module, extra in runs:
         print(f"\n===== {name} =====\n", flush=True)
         if module is blas_peak:  # the step times just measured: no second run of them

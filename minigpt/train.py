@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from .model import GPT, NonFiniteError, check_token_ids
 from .nn import cross_entropy_forward
 from .optim import AdamW, clip_grad_norm, lr_at
+from .threads import blas_threads, check_thread_count
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped :func:`train` between two steps.
@@ -422,3 +424,104 @@ def _progress_bar(total: int, initial: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc="training", unit="step", dynamic_ncols=True)
+
+
+def data_parallel_grads(
+    model: GPT, idx: Any, targets: Any, n_threads: int = 2, ignore_index: int | None = None
+) -> tuple[float, dict[str, np.ndarray]]:
+    r""":meth:`GPT.loss_and_grads <minigpt.GPT.loss_and_grads>` with the batch split across
+    Python threads: the same loss and gradients, computed in parallel.
+
+    Parameters
+    ----------
+    model : GPT
+        Only read.
+    idx : array_like of int, shape (B, T) or (T,)
+    targets : array_like of int, same shape as ``idx``
+    n_threads : int, default 2
+        Threads, each taking a contiguous slice of the B sequences (at most B are used).
+    ignore_index : int or None
+        Targets equal to this do not count, as in ``loss_and_grads``.
+
+    Returns
+    -------
+    loss : float
+        Mean cross-entropy over all counted targets of the batch.
+    grads : dict of str to ndarray
+        dloss/dparam, keyed and shaped like ``model.params``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :meth:`GPT.loss_and_grads <minigpt.GPT.loss_and_grads>`, and for an
+        ``n_threads`` that is not an int >= 1.
+
+    Notes
+    -----
+    The loss is a mean over the :math:`n` counted targets. A slice :math:`s` with
+    :math:`n_s` of them has mean :math:`L_s`, so
+
+    .. math:: L = \sum_s \frac{n_s}{n} L_s, \qquad
+        \frac{\partial L}{\partial \theta} = \sum_s \frac{n_s}{n}
+        \frac{\partial L_s}{\partial \theta}
+
+    and the result equals the full batch's up to rounding. Each thread scales its own
+    gradients by :math:`n_s / n`; the main thread adds them.
+
+    numpy releases the GIL inside its loops and matrix products, so the threads run on
+    separate cores: the elementwise passes (LayerNorm, GELU, softmax), which run on one core
+    whatever BLAS does, now run side by side. While they run, numpy's BLAS is limited to
+    one thread (:func:`~minigpt.threads.blas_threads`, process-wide, restored after), so
+    the threads do not compete with BLAS's own workers; without ``threadpoolctl`` BLAS
+    keeps its default.
+
+    Whether it is faster depends on the shape and the machine. Measured on two cores
+    already loaded by other work (load average 7 to 11), a training step with it took
+    28.5 / 260 / 2371 ms at the benchmark's tiny / small / medium shapes, against
+    580 / 1083 / 6890 ms with two BLAS threads and 13.8 / 252 / 2209 ms with one
+    (``benchmarks/results/two_threads.md``): under load it is about as fast as one BLAS
+    thread, not faster. :func:`train` does not use it.
+
+    Examples
+    --------
+    >>> from minigpt import GPT, GPTConfig
+    >>> model = GPT(GPTConfig(vocab_size=16, n_ctx=8, n_layer=1, n_head=2, d_model=8),
+    ...             seed=0, dtype=np.float64)
+    >>> idx = np.arange(32).reshape(4, 8) % 16
+    >>> loss, grads = data_parallel_grads(model, idx, (idx + 1) % 16)
+    >>> full_loss, full_grads = model.loss_and_grads(idx, (idx + 1) % 16)
+    >>> bool(abs(loss - full_loss) < 1e-12), grads["tok_emb"].shape
+    (True, (16, 8))
+    """
+    if check_thread_count(n_threads, "n_threads") is None:
+        raise TypeError("n_threads must be an int >= 1, got None")
+    idx = check_token_ids(idx, model.config.vocab_size)
+    targets = np.asarray(targets)
+    if targets.shape != idx.shape:
+        raise ValueError(f"targets must have the shape of idx {idx.shape}, got {targets.shape}")
+    if idx.ndim != 2 or min(n_threads, len(idx)) == 1:  # one sequence (or a shape error)
+        return model.loss_and_grads(idx, targets, ignore_index)
+    rows = np.array_split(np.arange(len(idx)), min(n_threads, len(idx)))  # contiguous slices
+    counted = [targets[r].size if ignore_index is None
+               else int(np.count_nonzero(targets[r] != ignore_index)) for r in rows]
+    n = sum(counted)
+    slices = [(r, n_s) for r, n_s in zip(rows, counted) if n_s > 0]
+    if len(slices) < 2:  # nothing to split (or nothing counted: loss_and_grads says so)
+        return model.loss_and_grads(idx, targets, ignore_index)
+
+    def part(r: np.ndarray, n_s: int) -> tuple[float, dict[str, np.ndarray]]:
+        loss_s, grads_s = model.loss_and_grads(idx[r], targets[r], ignore_index)
+        share = n_s / n  # this slice's weight in the mean over the whole batch
+        for g in grads_s.values():
+            g *= share
+        return loss_s * share, grads_s
+
+    with blas_threads(1), ThreadPoolExecutor(len(slices) - 1) as pool:
+        others = [pool.submit(part, r, n_s) for r, n_s in slices[1:]]
+        loss, grads = part(*slices[0])  # the calling thread takes the first slice
+        for future in others:
+            loss_s, grads_s = future.result()  # re-raises an error from that thread
+            loss += loss_s
+            for name, g in grads_s.items():
+                grads[name] += g
+    return loss, grads

@@ -28,6 +28,7 @@ from benchmarks import (
     run_all,
     blas_threads,
     train_step,
+    two_threads,
 )
 from benchmarks._common import SMOKE, TorchGPT, make_batch, make_model, model_flops
 from minigpt import GPT
@@ -35,7 +36,7 @@ from tests.helpers import require_torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = ("train_step", "blas_peak", "generate", "memory", "page_faults", "blas_threads",
-           "profile_step", "bpe_encode", "hf_gpt2", "fact_tools")
+           "profile_step", "bpe_encode", "hf_gpt2", "fact_tools", "two_threads")
 SMOKE_TIMEOUT_S = 120  # generous: the smoke suite takes seconds on an idle machine
 
 
@@ -67,10 +68,37 @@ def test_train_step_runs_without_torch(tmp_path, capsys):
 
 @pytest.mark.parametrize("module", [_common, ablation, blas_peak, blas_threads, bpe_encode,
                                     fact_tools, generate, hf_gpt2, memory, page_faults,
-                                    profile_step, run_all, train_step])
+                                    profile_step, run_all, train_step, two_threads])
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_two_threads_times_every_variant_without_torch(tmp_path, capsys):
+    rows = two_threads.main(["--smoke", "--no-torch", "--out", str(tmp_path)])
+    names = two_threads.variants(2, torch=False)
+    assert [r["variant"] for r in rows] == names and len(names) == 6
+    assert all(r["ms"] > 0 and r["cpu_per_wall"] > 0 and np.isnan(r["vs_torch"]) for r in rows)
+    assert rows[0]["vs_baseline"] == 1.0
+    text = (tmp_path / "two_threads.md").read_text()
+    assert "load average (1, 5, 15 min) at the start" in text
+    assert re.search(r"\| smoke \| data parallel +\|", capsys.readouterr().out)
+
+
+def test_blas_in_linear_only_wraps_the_linear_layers_and_restores_them():
+    import minigpt.model
+    import minigpt.nn.mlp
+    from minigpt.nn import linear_forward
+
+    model = make_model(SMOKE)
+    idx, targets = make_batch(SMOKE)
+    want, _ = model.loss_and_grads(idx, targets)
+    with two_threads.blas_in_linear_only(2):
+        assert minigpt.nn.mlp.linear_forward is not linear_forward
+        loss, _ = model.loss_and_grads(idx, targets)
+    assert minigpt.nn.mlp.linear_forward is linear_forward
+    assert minigpt.model.linear_forward is linear_forward
+    assert loss == want
 
 
 def test_bpe_encode_times_both_merges_and_they_agree(tmp_path, capsys):

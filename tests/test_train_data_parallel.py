@@ -1,0 +1,136 @@
+"""data_parallel_grads: the batch split across threads gives the full batch's loss and
+gradients."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from minigpt import GPT, GPTConfig
+from minigpt.threads import threadpoolctl_available
+from minigpt.train import data_parallel_grads
+
+CFG = GPTConfig(vocab_size=24, n_ctx=8, n_layer=2, n_head=2, d_model=16)
+IGNORE = -100
+EXACT = 1e-12  # float64: the weighted sum differs from the full batch by rounding alone
+
+
+def batch(B=5, T=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, CFG.vocab_size, (B, T)), rng.integers(0, CFG.vocab_size, (B, T))
+
+
+def assert_same(got, want):
+    (loss, grads), (want_loss, want_grads) = got, want
+    assert abs(loss - want_loss) <= EXACT
+    assert list(grads) == list(want_grads)
+    for name, g in grads.items():
+        assert g.shape == want_grads[name].shape and g.dtype == want_grads[name].dtype, name
+        np.testing.assert_allclose(g, want_grads[name], rtol=0, atol=EXACT, err_msg=name)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3, 5, 8])
+def test_equals_the_full_batch_gradient(n_threads):
+    model = GPT(CFG, seed=1, dtype=np.float64)
+    idx, targets = batch(B=5)  # 5 rows: uneven slices for 2 and 3 threads; 8 > B
+    assert_same(data_parallel_grads(model, idx, targets, n_threads),
+                model.loss_and_grads(idx, targets))
+
+
+def test_slices_with_different_token_counts_are_weighted_by_them():
+    # slice 1 (rows 0-1) counts 16 targets, slice 2 (rows 2-3) only 3: a plain average of
+    # the two slices' means would weight each of slice 2's tokens five times too much
+    model = GPT(CFG, seed=2, dtype=np.float64)
+    idx, targets = batch(B=4)
+    targets[2:] = IGNORE
+    targets[3, :3] = [1, 2, 3]
+    assert_same(data_parallel_grads(model, idx, targets, 2, ignore_index=IGNORE),
+                model.loss_and_grads(idx, targets, ignore_index=IGNORE))
+
+
+def test_a_slice_with_every_target_ignored_is_skipped():
+    model = GPT(CFG, seed=3, dtype=np.float64)
+    idx, targets = batch(B=4)
+    targets[2:] = IGNORE
+    assert_same(data_parallel_grads(model, idx, targets, 2, ignore_index=IGNORE),
+                model.loss_and_grads(idx, targets, ignore_index=IGNORE))
+
+
+def test_one_thread_or_one_sequence_is_loss_and_grads():
+    model = GPT(CFG, seed=4, dtype=np.float64)
+    idx, targets = batch(B=3)
+    assert_same(data_parallel_grads(model, idx, targets, 1), model.loss_and_grads(idx, targets))
+    assert_same(data_parallel_grads(model, idx[0], targets[0]),
+                model.loss_and_grads(idx[0], targets[0]))
+
+
+def test_float32_matches_to_rounding_and_keeps_the_dtype():
+    model = GPT(CFG, seed=5, dtype=np.float32)
+    idx, targets = batch(B=4)
+    loss, grads = data_parallel_grads(model, idx, targets)
+    want_loss, want = model.loss_and_grads(idx, targets)
+    assert loss == pytest.approx(want_loss, rel=1e-6)
+    for name, g in grads.items():
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, want[name], rtol=1e-4, atol=1e-7, err_msg=name)
+
+
+def test_runs_the_slices_in_separate_threads_with_one_blas_thread():
+    model = GPT(CFG, seed=6, dtype=np.float64)
+    idx, targets = batch(B=4)
+    seen = []
+    full = model.loss_and_grads
+
+    def recording(*args, **kwargs):
+        blas = None
+        if threadpoolctl_available():
+            from threadpoolctl import threadpool_info
+            blas = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+        seen.append((threading.get_ident(), blas))
+        return full(*args, **kwargs)
+
+    model.loss_and_grads = recording
+    data_parallel_grads(model, idx, targets, 2)
+    assert len({ident for ident, _ in seen}) == 2
+    if threadpoolctl_available():
+        assert all(blas == {1} for _, blas in seen)
+
+
+def test_reads_the_model_without_changing_it():
+    model = GPT(CFG, seed=7, dtype=np.float64)
+    before = {k: v.copy() for k, v in model.params.items()}
+    data_parallel_grads(model, *batch(B=4))
+    for name, p in model.params.items():
+        np.testing.assert_array_equal(p, before[name])
+
+
+def test_bad_arguments_raise_clear_errors():
+    model = GPT(CFG, seed=8)
+    idx, targets = batch(B=4)
+    with pytest.raises(ValueError, match="n_threads must be >= 1"):
+        data_parallel_grads(model, idx, targets, 0)
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        data_parallel_grads(model, idx, targets, 2.0)
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        data_parallel_grads(model, idx, targets, None)
+    with pytest.raises(ValueError, match="targets must have the shape of idx"):
+        data_parallel_grads(model, idx, targets[:, :-1])
+    with pytest.raises(ValueError, match="idx must be in"):
+        data_parallel_grads(model, idx + CFG.vocab_size, targets)
+    with pytest.raises(TypeError, match="idx must hold integer"):
+        data_parallel_grads(model, idx.astype(float), targets)
+
+
+def test_an_error_in_the_other_thread_reaches_the_caller():
+    model = GPT(CFG, seed=9)
+    idx, targets = batch(B=4)
+    targets[3, 0] = CFG.vocab_size  # in the second slice, which a pool thread computes
+    with pytest.raises(ValueError, match="targets must be in"):
+        data_parallel_grads(model, idx, targets, 2)
+
+
+def test_every_target_ignored_is_the_same_error_as_loss_and_grads():
+    model = GPT(CFG, seed=10)
+    idx, targets = batch(B=4)
+    with pytest.raises(ValueError, match="every target equals ignore_index"):
+        data_parallel_grads(model, idx, np.full_like(targets, IGNORE), 2, ignore_index=IGNORE)
