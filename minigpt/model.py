@@ -46,8 +46,7 @@ from .nn import (
     mlp_forward,
 )
 
-__all__ = ["GPT", "BlockCache", "ModelCache", "NonFiniteError", "check_token_ids", "init_params",
-           "BLOCK_HOOK_POINTS", "RESIDUAL_POINTS"]
+__all__ = ["GPT", "BlockCache", "ModelCache", "NonFiniteError", "check_token_ids", "init_params"]
 
 INIT_STD = 0.02  # GPT-2's initial weight scale
 DTYPES = (np.float32, np.float64)

@@ -290,6 +290,7 @@ class WordTokenizer(_Tokenizer):
 
 
 TOKENIZERS: dict[str, type[_Tokenizer]] = {"char": CharTokenizer, "word": WordTokenizer}
+"""The tokenizer class for each ``kind`` a tokenizer's JSON form records."""
 
 
 def tokenizer_from_json(d: Mapping[str, Any]) -> CharTokenizer | WordTokenizer | GPT2Tokenizer:

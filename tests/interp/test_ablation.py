@@ -115,7 +115,7 @@ def test_bad_arguments():
         ablation_sweep(model, tok, kinds=["noise"])
     with pytest.raises(ValueError, match=r"layers must be an int in \[0, 1\], got 2"):
         ablated_recall(model, tok, layers=[0, 2])
-    with pytest.raises(ValueError, match="got True"):
+    with pytest.raises(TypeError, match="layers must be an int, got bool True"):
         ablated_recall(model, tok, layers=[True])
     with pytest.raises(TypeError, match="model must be a minigpt.GPT, got dict"):
         ablated_recall({}, tok)
