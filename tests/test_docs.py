@@ -486,10 +486,14 @@ def test_chapter_imports_only_what_an_installed_minigpt_provides(chapter):
     finally:
         sys.path.remove(str(DOCS))
     names = imported_modules(chapter.read_text(encoding="utf-8"))
-    missing = sorted(n for n in names if n.startswith(".")
-                     or importlib.util.find_spec(n) is None)
-    assert not missing, f"{chapter.name} imports modules that are not installed: {missing}"
     assert all(n.split(".")[0] not in ("_shared", "docs", "tests") for n in names)
+    ours = [n for n in names if n.startswith(".") or n.split(".")[0] == "minigpt"]
+    missing = sorted(n for n in ours if n.startswith(".") or importlib.util.find_spec(n) is None)
+    assert not missing, f"{chapter.name} imports modules minigpt does not provide: {missing}"
+    extras = sorted({n.split(".")[0] for n in names if n not in ours
+                     and importlib.util.find_spec(n.split(".")[0]) is None})
+    if extras:  # matplotlib, torch, ...: the docs/plot/crosscheck extras; CI's pass 2 has them
+        pytest.skip(f"{chapter.name} needs {extras}: install the docs extra")
 
 
 # ---------------------------------------------------------------------- the built site
