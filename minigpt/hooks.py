@@ -5,9 +5,11 @@ Every named activation of the forward pass (:func:`hook_names`) goes through a *
 (:func:`minigpt.model.no_tap`), otherwise a function
 (:func:`make_tap`) that records the values asked for and applies user hooks
 ``fn(value) -> replacement or None``. :func:`run_with_cache` reads activations (the logit
-lens, neuron tables), hooks patch them (ablation, causal tracing), and
+lens, neuron tables), :func:`capture_activations` reads them and stops the pass there (a
+statistic of one layer), hooks patch them (ablation, causal tracing), and
 :func:`activation_grads` runs the backward to get dloss/d(activation) on the residual
-stream. :class:`minigpt.GPT` exposes these as its methods of the same names.
+stream. :class:`minigpt.GPT` exposes :func:`hook_names`, :func:`run_with_cache` and
+:func:`activation_grads` as its methods of the same names.
 """
 
 from __future__ import annotations
@@ -119,6 +121,63 @@ def run_with_cache(
     k = check_logits_to_keep(logits_to_keep, idx2.shape[1])
     logits, _ = model._forward(idx2, keep=False, tap=tap, logits_to_keep=k)
     return (logits[0] if np.ndim(idx) == 1 else logits), store
+
+
+class _Captured(Exception):
+    """Raised by :func:`capture_activations`' tap once it holds every name it needs."""
+
+
+def capture_activations(
+    model: GPT, idx: Any, names: Any, hooks: dict[str, Hook] | None = None,
+) -> dict[str, np.ndarray]:
+    """The named activations of a forward pass that stops as soon as it has them all.
+
+    Reading ``blocks.{l}.mlp.post`` then runs layers 0 to l only: no later layer and no
+    unembedding, which is what a statistic of one layer (ROME's key covariance) needs.
+
+    Parameters
+    ----------
+    idx : array_like of int, shape (B, T) or (T,)
+    names : str or iterable of str
+        Names of :func:`hook_names`, at least one.
+    hooks : dict of str to callable, optional
+        Interventions applied on the way, as in :func:`run_with_cache`.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Each activation with its batch axis (B, ...), as :func:`run_with_cache` returns it.
+
+    Raises
+    ------
+    ValueError
+        If ``names`` is empty or holds a name that is not a hook point.
+
+    Examples
+    --------
+    >>> from minigpt import GPT, GPTConfig
+    >>> model = GPT(GPTConfig(vocab_size=16, n_ctx=8, n_layer=2, n_head=2, d_model=8))
+    >>> acts = capture_activations(model, np.array([1, 2, 3]), "blocks.0.mlp.post")
+    >>> acts["blocks.0.mlp.post"].shape
+    (1, 3, 32)
+    """
+    wanted = frozenset([names] if isinstance(names, str) else names)
+    if not wanted:
+        raise ValueError("names must hold at least one hook point name, got none")
+    store: dict[str, np.ndarray] = {}
+    record = make_tap(model, hooks or {}, store, wanted)
+
+    def tap(name: str, value: np.ndarray) -> np.ndarray:
+        value = record(name, value)
+        if len(store) == len(wanted):
+            raise _Captured
+        return value
+
+    try:
+        model._forward(model._check_idx(idx), keep=False, tap=tap, logits_to_keep=1)
+    except _Captured:
+        pass
+    return store
 
 
 def activation_grads(

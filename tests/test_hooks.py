@@ -97,3 +97,31 @@ def test_activation_grads_match_finite_differences(model):
     assert result.ok, result
     with pytest.raises(ValueError, match="residual-stream names"):
         model.activation_grads(IDX, targets, ["blocks.0.mlp.post"])
+
+
+def test_capture_activations_equals_run_with_cache_and_stops_at_the_last_name(model):
+    from minigpt.hooks import capture_activations
+    names = ["blocks.0.mlp.post", "blocks.1.resid_mid"]
+    _, cache = model.run_with_cache(IDX, names=names)
+    seen = []
+    watch = {name: (lambda v, name=name: seen.append(name)) for name in model.hook_names()}
+    got = capture_activations(model, IDX, names, hooks=watch)
+    assert set(got) == set(names)
+    for name in names:
+        np.testing.assert_array_equal(got[name], cache[name])
+    # the pass ended at blocks.1.resid_mid: no later hook point ran
+    assert seen == model.hook_names()[:model.hook_names().index("blocks.1.resid_mid") + 1]
+    one = capture_activations(model, IDX[0], "embed")
+    assert one["embed"].shape == (1, IDX.shape[1], 8)
+
+
+def test_capture_activations_applies_hooks_and_refuses_bad_names(model):
+    from minigpt.hooks import capture_activations
+    zero = {"blocks.0.mlp_out": lambda v: np.zeros_like(v)}
+    _, cache = model.run_with_cache(IDX, names=["blocks.1.mlp.post"], hooks=zero)
+    got = capture_activations(model, IDX, ["blocks.1.mlp.post"], hooks=zero)
+    np.testing.assert_array_equal(got["blocks.1.mlp.post"], cache["blocks.1.mlp.post"])
+    with pytest.raises(ValueError, match="at least one"):
+        capture_activations(model, IDX, [])
+    with pytest.raises(ValueError, match="unknown hook names"):
+        capture_activations(model, IDX, ["blocks.9.mlp.post"])

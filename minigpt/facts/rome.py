@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..data import FactPrompt, load_text
+from ..hooks import capture_activations
 from ..interp import causal_trace, encode_fact, score_facts
 from ..interp.encoding import IGNORE_INDEX, EncodedFact
 from ..interp.prompts import check_int, check_model
@@ -138,17 +139,6 @@ def corpus_ids(tokenizer: Any, corpus: str | None = None) -> np.ndarray:
     return ids
 
 
-def _capture(names: Sequence[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Hooks that store each named activation in the returned dict (and change nothing)."""
-    store: dict[str, np.ndarray] = {}
-
-    def keep(name: str) -> Any:
-        def hook(value: np.ndarray) -> None:
-            store[name] = value
-        return hook
-    return {name: keep(name) for name in names}, store
-
-
 def mlp_key_covariance(model: GPT, ids: np.ndarray, layer: int, n_tokens: int = COV_TOKENS,
                        ridge: float = RIDGE) -> np.ndarray:
     """:math:`C = E[k k^T] + \\rho I`, the uncentered covariance of the layer's MLP keys.
@@ -161,8 +151,8 @@ def mlp_key_covariance(model: GPT, ids: np.ndarray, layer: int, n_tokens: int = 
     layer : int
     n_tokens : int, default 8192
         Read the first ``n_tokens`` tokens (all of them when fewer), cut into windows of
-        ``n_ctx`` tokens and streamed ``COV_BATCH`` windows per forward pass; only the
-        last position's logits are computed.
+        ``n_ctx`` tokens and streamed ``COV_BATCH`` windows per forward pass, each run
+        up to the layer only (:func:`~minigpt.hooks.capture_activations`).
     ridge : float, default 1e-3
         :math:`\\rho = \\text{ridge} \\cdot \\operatorname{mean}(\\operatorname{diag} C)`.
 
@@ -186,9 +176,8 @@ def mlp_key_covariance(model: GPT, ids: np.ndarray, layer: int, n_tokens: int = 
     F = model.config.d_ff
     C = np.zeros((F, F))
     for start in range(0, n_windows, COV_BATCH):
-        hooks, store = _capture([name])
-        model.forward(windows[start:start + COV_BATCH], hooks=hooks, logits_to_keep=1)
-        keys = store[name].reshape(-1, F).astype(np.float64)  # (B * T, F)
+        keys = capture_activations(model, windows[start:start + COV_BATCH], name)[name]
+        keys = keys.reshape(-1, F).astype(np.float64)  # (B * T, F)
         C += keys.T @ keys  # (F, F)
     C /= windows.size
     return C + ridge * np.mean(np.diag(C)) * np.eye(F)
@@ -252,8 +241,7 @@ def context_means(model: GPT, contexts: EditContexts, names: Sequence[str]
     """
     sums: dict[str, np.ndarray] = {}
     for inputs, _, pos in contexts.batches:
-        hooks, store = _capture(names)
-        model.forward(inputs, hooks=hooks, logits_to_keep=1)
+        store = capture_activations(model, inputs, names)
         for name in names:
             at = store[name][np.arange(len(pos)), pos].astype(np.float64)  # (n, D)
             sums[name] = sums.get(name, 0.0) + at.sum(axis=0)
