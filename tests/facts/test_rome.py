@@ -165,3 +165,39 @@ def test_bad_edits_get_one_clear_error_each(tiny):
         rome_edit(model, tok, fact, FACTS[1].answer, 0, corpus=b"text")
     with pytest.raises(ValueError, match="method must be one of"):
         evaluate_edits(model, tok, FACTS, method="rome2")
+
+
+def test_subject_token_offset_follows_the_trace_and_edit_contexts_reads_it():
+    from minigpt.facts.rome import N_PREFIXES, TRACE_SAMPLES, subject_token_offset
+    from minigpt.interp import causal_trace, encode_fact
+    from minigpt.tokenizers import CharTokenizer
+    tok = CharTokenizer.from_text(TEXT)  # "France" is six tokens
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=64, n_layer=2, n_head=2,
+                          d_model=16), seed=0)
+    fact = FACTS[0]
+    assert subject_token_offset(model, tok, fact, 1, "last") == 0
+    offset = subject_token_offset(model, tok, fact, 1, "traced", seed=3)
+    trace = causal_trace(model, tok, [fact], kinds=("resid",), n_samples=TRACE_SAMPLES, seed=3)
+    first, last = trace.spans[0]
+    effects = trace.fact_effect(0, "resid")[1, first:last + 1]
+    assert offset == last - first - int(np.argmax(effects))
+    new = FactPrompt(fact.prompt, fact.subject, FACTS[1].answer, fact.paraphrases)
+    ids = corpus_ids(tok, TEXT)
+    for k in (0, 2, 99):
+        contexts = edit_contexts(model, tok, new, ids, seed=0, offset=k)
+        assert contexts.n == 1 + len(fact.paraphrases) + N_PREFIXES
+        for inputs, _, pos in contexts.batches:
+            for row, p in zip(inputs, pos):
+                start = tok.decode(row).rfind(fact.subject, 0, p + len(fact.subject))  # char tokens
+                assert p == max(start, start + len(fact.subject) - 1 - k)
+    assert edit_contexts(model, tok, new, ids, n_prefixes=0).n == 1 + len(fact.paraphrases)
+    with pytest.raises(ValueError, match="token must be one of"):
+        subject_token_offset(model, tok, fact, 1, "first")
+    with pytest.raises(ValueError, match="token must be one of"):
+        rome_edit(model, tok, fact, FACTS[1].answer, 1, corpus=TEXT, token="middle")
+    with pytest.raises(ValueError, match="n_prefixes"):
+        rome_edit(model, tok, fact, FACTS[1].answer, 1, corpus=TEXT, n_prefixes=-1)
+    with pytest.raises(ValueError, match="offset"):
+        edit_contexts(model, tok, new, ids, offset=-1)
+    out = rome_edit(model, tok, fact, FACTS[1].answer, 1, corpus=TEXT, steps=3, token="traced")
+    assert out.method == "rome"
