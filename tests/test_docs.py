@@ -595,6 +595,11 @@ def test_constants_lose_their_types_docstring_only(conf):
     assert own == ["A function's own docstring."]
 
 
+def test_chapter_times_list_the_chapters_in_reading_order(conf):
+    numbers = [int(conf.CHAPTER_NUMBER.match(p.name).group(1)) for p in conf.chapter_scripts()]
+    assert numbers == list(range(1, len(chapters()) + 1)), numbers
+
+
 def test_video_links_only_to_sections_that_exist(conf):
     label, url = conf.video_link("6:07")
     assert label == "Inside a multilayer perceptron (6:07)" and url.endswith("&t=367s")
