@@ -525,6 +525,10 @@ def test_site_check_finds_remote_resources_wide_outputs_and_broken_anchors(tmp_p
                        '<a href="missing.html">missing</a>' + out.format("x" * 87)),
         "api/f.html": '<dt id="f">f</dt><img src="../_images/a.png">' + out.format("y" * 86),
         "_static/theme.css": "@font-face { src: url(https://fonts.example/a.woff2) }",
+        "figs.html": ('<ul class="sphx-glr-horizontal"><li><img src="a.png" '
+                      'class = "sphx-glr-multi-img"/></li><li><img src="b.png" '
+                      'class = "sphx-glr-multi-img"/></li></ul><img src="c.png" '
+                      'class = "sphx-glr-single-img"/>'),
     })
     problems = check_site.check(site)
     assert any("loads https://cdn.example/mathjax.js" in p for p in problems)
@@ -533,7 +537,8 @@ def test_site_check_finds_remote_resources_wide_outputs_and_broken_anchors(tmp_p
     assert not any("output line of 86" in p for p in problems)
     assert any("no anchor 'gone'" in p for p in problems)
     assert any("missing.html: no such page" in p for p in problems)
-    assert len(problems) == 5, problems
+    assert any("figs.html: 2 figures shown side by side" in p for p in problems)
+    assert len(problems) == 6, problems
 
 
 def test_site_check_passes_a_clean_site(tmp_path):
