@@ -605,6 +605,16 @@ def test_chapter_times_list_the_chapters_in_reading_order(conf):
     assert numbers == list(range(1, len(chapters()) + 1)), numbers
 
 
+def test_outputs_are_shown_whole_not_in_a_scrolled_box():
+    # sphinx-gallery's stylesheet caps an output's height (max-height: 30em); the book's own
+    # stylesheet, loaded after it, lifts the cap with a selector at least as specific.
+    css = (DOCS / "_static" / "minigpt.css").read_text(encoding="utf-8")
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", css, flags=re.S)))
+    lifted = {sel.strip() for sel, body in rules.items()
+              if re.search(r"max-height\s*:\s*none", body)}
+    assert ".sphx-glr-script-out .highlight pre" in lifted, sorted(rules)
+
+
 def test_video_links_only_to_sections_that_exist(conf):
     label, url = conf.video_link("6:07")
     assert label == "Inside a multilayer perceptron (6:07)" and url.endswith("&t=367s")
