@@ -605,6 +605,35 @@ def test_chapter_times_list_the_chapters_in_reading_order(conf):
     assert numbers == list(range(1, len(chapters()) + 1)), numbers
 
 
+MAX_TEXT_CODE_WIDTH = 80  # a code block in a chapter's text: the column shows ~86, less in a dropdown
+
+
+def text_code_blocks(path: Path) -> list[str]:
+    """The lines of every ``.. code-block::`` in a chapter's text cells, unindented."""
+    found, block, indent = [], None, None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            block = None
+            continue
+        line = line[2:] if line.startswith("# ") else line[1:]
+        if m := re.match(r"^(\s*)\.\. code-block::", line):
+            block, indent = len(m.group(1)), None
+        elif block is not None and line.strip():
+            lead = len(line) - len(line.lstrip())
+            if lead <= block:
+                block = None
+                continue
+            indent = lead if indent is None else indent
+            found.append(line[indent:])
+    return found
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_code_in_a_chapters_text_fits_the_column(chapter):
+    wide = [line for line in text_code_blocks(chapter) if len(line) > MAX_TEXT_CODE_WIDTH]
+    assert not wide, f"{chapter.name}: code lines wider than {MAX_TEXT_CODE_WIDTH}: {wide}"
+
+
 def test_outputs_are_shown_whole_not_in_a_scrolled_box():
     # sphinx-gallery's stylesheet caps an output's height (max-height: 30em); the book's own
     # stylesheet, loaded after it, lifts the cap with a selector at least as specific.
