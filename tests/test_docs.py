@@ -670,6 +670,14 @@ def test_benchmark_markdown_becomes_rst_tables(conf):
         assert not problems, path.name
 
 
+def test_the_performance_page_shows_every_result_as_a_table():
+    # a results file shown as text is markdown in a code block, its wide columns cut off
+    page = (DOCS / "performance.rst").read_text(encoding="utf-8")
+    as_text = re.findall(r"^\.\. literalinclude:: (\S*benchmarks/results/\S+\.md)", page, re.M)
+    assert not as_text, f"shown as text instead of with benchmark-results: {as_text}"
+    assert re.search(r"^\.\. benchmark-results:: \S+", page, re.M)
+
+
 def test_chapter_reading_counts_prose_and_code(conf):
     source = '"""\nT\n=\n\nOne two three.\n"""\n\n# %%\n# Four five.\n\nx = 1\ny = 2\n'
     assert conf.chapter_reading(source) == (7, 2)  # T, =, One, two, three., Four, five.
