@@ -11,6 +11,9 @@ It fails (exit code 1, one line per problem) when
   stylesheet's ``url()`` that is one (links a reader clicks, ``<a href>``, may go anywhere);
 * a line of a chapter's printed output is wider than :data:`MAX_OUTPUT_WIDTH` characters,
   the width the text column shows on a 1280-pixel screen;
+* a chapter shows figures side by side (one code cell drew several): sphinx-gallery then
+  shrinks each to a fraction of the column, where its labels cannot be read; each figure
+  needs a cell of its own;
 * a link inside the site points at a page that does not exist, or at an anchor
   (``page.html#name``) that the page does not have;
 * a chapter of ``docs/tutorials`` (``plot_*.py``) has no page in a site that holds the
@@ -39,6 +42,7 @@ STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.I | re.S)
 STYLE_ATTR = re.compile(r"\bstyle\s*=\s*(\"[^\"]*\"|'[^']*')", re.I)
 OUTPUT_BLOCK = re.compile(
     r'<div class="sphx-glr-script-out[^"]*">.*?<pre[^>]*>(.*?)</pre>', re.S)
+SIDE_BY_SIDE = re.compile(r'class\s*=\s*"sphx-glr-multi-img"')  # sphinx-gallery's figure row
 LINK = re.compile(r"<a\b[^>]*?\bhref\s*=\s*\"([^\"]*)\"", re.I | re.S)
 ELEMENT_ID = re.compile(r"\bid\s*=\s*\"([^\"]+)\"")
 URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
@@ -166,6 +170,9 @@ def check(root: Path, width: int = MAX_OUTPUT_WIDTH,
         problems += [f"{rel}: loads {url} from the network" for url in remote_resources(text)]
         problems += [f"{rel}: output line of {len(line)} > {width} characters: {line[:60]}..."
                      for line in wide_output_lines(text, width)]
+        if n_side := len(SIDE_BY_SIDE.findall(text)):
+            problems.append(f"{rel}: {n_side} figures shown side by side as thumbnails; "
+                            "give each figure a code cell of its own")
     for sheet in sorted(root.rglob("*.css")):
         problems += [f"{sheet.relative_to(root)}: loads {url} from the network"
                      for url in remote_in_css(sheet.read_text(encoding="utf-8", errors="replace"))]

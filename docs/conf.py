@@ -419,6 +419,16 @@ def chapter_reading(source: str) -> tuple[int, int]:
     return len(" ".join(prose).split()), code
 
 
+CHAPTER_NUMBER = re.compile(r"plot_(\d+)_")
+
+
+def chapter_scripts() -> list[Path]:
+    """Every chapter's source, in reading order: by the number in its name (``plot_07_...``),
+    not by its folder, whose names (``real_gpt2``, ``superposition``, ...) sort otherwise."""
+    scripts = (DOCS / "tutorials").rglob("plot_*.py")
+    return sorted(scripts, key=lambda p: int(CHAPTER_NUMBER.match(p.name).group(1)))
+
+
 def chapter_title(source: str) -> str:
     """The title of a chapter: the first line of its docstring."""
     return (ast.get_docstring(ast.parse(source)) or "").splitlines()[0].strip()
@@ -433,7 +443,7 @@ class ChapterTimes(Directive):
     def run(self) -> list[nodes.Node]:
         env = self.state.document.settings.env
         rows, total_run, total_read = [], 0.0, 0.0
-        for script in sorted((DOCS / "tutorials").rglob("plot_*.py")):
+        for script in chapter_scripts():
             rel = script.relative_to(DOCS / "tutorials").with_suffix("")
             generated = DOCS / "auto_tutorials" / rel.with_suffix(".rst")
             source = script.read_text(encoding="utf-8")

@@ -525,6 +525,10 @@ def test_site_check_finds_remote_resources_wide_outputs_and_broken_anchors(tmp_p
                        '<a href="missing.html">missing</a>' + out.format("x" * 87)),
         "api/f.html": '<dt id="f">f</dt><img src="../_images/a.png">' + out.format("y" * 86),
         "_static/theme.css": "@font-face { src: url(https://fonts.example/a.woff2) }",
+        "figs.html": ('<ul class="sphx-glr-horizontal"><li><img src="a.png" '
+                      'class = "sphx-glr-multi-img"/></li><li><img src="b.png" '
+                      'class = "sphx-glr-multi-img"/></li></ul><img src="c.png" '
+                      'class = "sphx-glr-single-img"/>'),
     })
     problems = check_site.check(site)
     assert any("loads https://cdn.example/mathjax.js" in p for p in problems)
@@ -533,7 +537,8 @@ def test_site_check_finds_remote_resources_wide_outputs_and_broken_anchors(tmp_p
     assert not any("output line of 86" in p for p in problems)
     assert any("no anchor 'gone'" in p for p in problems)
     assert any("missing.html: no such page" in p for p in problems)
-    assert len(problems) == 5, problems
+    assert any("figs.html: 2 figures shown side by side" in p for p in problems)
+    assert len(problems) == 6, problems
 
 
 def test_site_check_passes_a_clean_site(tmp_path):
@@ -595,6 +600,50 @@ def test_constants_lose_their_types_docstring_only(conf):
     assert own == ["A function's own docstring."]
 
 
+def test_chapter_times_list_the_chapters_in_reading_order(conf):
+    numbers = [int(conf.CHAPTER_NUMBER.match(p.name).group(1)) for p in conf.chapter_scripts()]
+    assert numbers == list(range(1, len(chapters()) + 1)), numbers
+
+
+MAX_TEXT_CODE_WIDTH = 80  # a code block in a chapter's text: the column shows ~86, less in a dropdown
+
+
+def text_code_blocks(path: Path) -> list[str]:
+    """The lines of every ``.. code-block::`` in a chapter's text cells, unindented."""
+    found, block, indent = [], None, None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            block = None
+            continue
+        line = line[2:] if line.startswith("# ") else line[1:]
+        if m := re.match(r"^(\s*)\.\. code-block::", line):
+            block, indent = len(m.group(1)), None
+        elif block is not None and line.strip():
+            lead = len(line) - len(line.lstrip())
+            if lead <= block:
+                block = None
+                continue
+            indent = lead if indent is None else indent
+            found.append(line[indent:])
+    return found
+
+
+@pytest.mark.parametrize("chapter", chapters(), ids=lambda p: p.stem)
+def test_code_in_a_chapters_text_fits_the_column(chapter):
+    wide = [line for line in text_code_blocks(chapter) if len(line) > MAX_TEXT_CODE_WIDTH]
+    assert not wide, f"{chapter.name}: code lines wider than {MAX_TEXT_CODE_WIDTH}: {wide}"
+
+
+def test_outputs_are_shown_whole_not_in_a_scrolled_box():
+    # sphinx-gallery's stylesheet caps an output's height (max-height: 30em); the book's own
+    # stylesheet, loaded after it, lifts the cap with a selector at least as specific.
+    css = (DOCS / "_static" / "minigpt.css").read_text(encoding="utf-8")
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", css, flags=re.S)))
+    lifted = {sel.strip() for sel, body in rules.items()
+              if re.search(r"max-height\s*:\s*none", body)}
+    assert ".sphx-glr-script-out .highlight pre" in lifted, sorted(rules)
+
+
 def test_video_links_only_to_sections_that_exist(conf):
     label, url = conf.video_link("6:07")
     assert label == "Inside a multilayer perceptron (6:07)" and url.endswith("&t=367s")
@@ -619,6 +668,14 @@ def test_benchmark_markdown_becomes_rst_tables(conf):
         problems = [m for m in tree.findall(lambda n: n.tagname == "system_message")
                     if m["level"] >= 2]  # warnings and errors; INFO notes are harmless
         assert not problems, path.name
+
+
+def test_the_performance_page_shows_every_result_as_a_table():
+    # a results file shown as text is markdown in a code block, its wide columns cut off
+    page = (DOCS / "performance.rst").read_text(encoding="utf-8")
+    as_text = re.findall(r"^\.\. literalinclude:: (\S*benchmarks/results/\S+\.md)", page, re.M)
+    assert not as_text, f"shown as text instead of with benchmark-results: {as_text}"
+    assert re.search(r"^\.\. benchmark-results:: \S+", page, re.M)
 
 
 def test_chapter_reading_counts_prose_and_code(conf):

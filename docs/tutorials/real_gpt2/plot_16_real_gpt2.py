@@ -114,7 +114,8 @@ with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
 #
 # .. code-block:: bash
 #
-#    minigpt generate --hf-dir gpt2/ --prompt "Michael Jordan plays the sport of" --greedy
+#    minigpt generate --hf-dir gpt2/ --greedy \
+#        --prompt "Michael Jordan plays the sport of"
 #
 # GPT-2's tokenizer, step by step
 # -------------------------------

@@ -32,14 +32,16 @@ itself.
 #
 # .. code-block:: bash
 #
-#    minigpt facts trace --hf-dir gpt2 --prompt "The Eiffel Tower is located in the city of" \
+#    minigpt facts trace --hf-dir gpt2 \
+#        --prompt "The Eiffel Tower is located in the city of" \
 #        --subject "The Eiffel Tower" --answer Paris --plots trace/
 #
 # Rewrite the fact with a :term:`rank-one edit` and save the edited model as a new folder:
 #
 # .. code-block:: bash
 #
-#    minigpt facts edit --hf-dir gpt2 --prompt "The Eiffel Tower is located in the city of" \
+#    minigpt facts edit --hf-dir gpt2 \
+#        --prompt "The Eiffel Tower is located in the city of" \
 #        --subject "The Eiffel Tower" --new Rome --out edited/
 #
 # The edited folder is an ordinary Hugging Face GPT-2; ``transformers`` loads it:
@@ -50,7 +52,8 @@ itself.
 #
 #    model = GPT2LMHeadModel.from_pretrained("edited")
 #    tok = GPT2Tokenizer.from_pretrained("edited")
-#    ids = tok("The Eiffel Tower is located in the city of", return_tensors="pt").input_ids
+#    prompt = "The Eiffel Tower is located in the city of"
+#    ids = tok(prompt, return_tensors="pt").input_ids
 #    print(tok.decode(model.generate(ids, max_new_tokens=3, do_sample=False)[0]))
 #
 # The measurement
@@ -244,7 +247,8 @@ shutil.rmtree(work)
 #
 #       .. code-block:: bash
 #
-#          minigpt facts trace --hf-dir gpt2 --subject "The Eiffel Tower" --answer Paris \
+#          minigpt facts trace --hf-dir gpt2 \
+#              --subject "The Eiffel Tower" --answer Paris \
 #              --prompt "The Eiffel Tower is located in the city of" --json > trace.json
 #
 #       The JSON holds the indirect effect of every layer and position; its MLP peak

@@ -139,13 +139,15 @@ assert pairs and all(np.all(np.abs(neighbour_angles(r.w) - 90) < 5) for r in pai
 # Whatever the arrangement, the dimensionalities add up to the two dimensions available.
 
 fig = plot_feature_directions(results)
-fig = plot_wtw(results)
 
 # %%
 # In :math:`W^T W` (with :math:`b` as the last column), the dense model is a clean diagonal
 # of two features. The sparse ones have off-diagonal entries, interference that the model
 # tolerates because the features rarely fire together.
-#
+
+fig = plot_wtw(results)
+
+# %%
 # More features, more dimensions
 # ------------------------------
 #
