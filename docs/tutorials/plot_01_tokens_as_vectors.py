@@ -154,7 +154,8 @@ ax.set_xticks(x, list(vectors))
 ax.axhline(0, color="k", lw=0.8)
 ax.set_ylabel("dot product")
 ax.set_title("what each vector encodes, read off by dot products")
-ax.legend()
+ax.set_ylim(top=1.5)  # room above the bars for the legend
+ax.legend(loc="upper center", ncols=len(directions), frameon=False)
 fig.tight_layout()
 
 # %%
