@@ -20,7 +20,7 @@ from ..interp import (ablation_sweep, causal_trace, logit_lens, neuron_effects,
 from ..model import GPT
 from .edit import evaluate_edits, edit_fact
 from .handbuilt import breaking_points, build_fact_mlp, evaluate_fact_mlp, interference_sweep
-from .recall import fact_recall
+from .athlete_recall import fact_recall
 
 
 def parse_edit(text: str, tokenizer: Any) -> tuple[Fact, str]:
