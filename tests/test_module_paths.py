@@ -29,7 +29,7 @@ def test_an_old_module_path_is_the_new_module(old):
 RENAMED = [
     ("minigpt.facts.recall", "minigpt.facts.athlete_recall", "minigpt.facts",
      ["RecallResult", "fact_recall", "next_token_logits", "sport_token_ids"]),
-    ("minigpt.interp.recall", "minigpt.interp.recall_by_template", "minigpt.interp",
+    ("minigpt.interp.recall", "minigpt.interp.recall_table", "minigpt.interp",
      ["RecallTable", "TemplateRecall", "recall_by_template"]),
     ("minigpt.facts.handbuilt.recall", "minigpt.facts.handbuilt.lookup",
      "minigpt.facts.handbuilt", ["apply_fact_mlp", "fact_neurons", "person_vector",
@@ -50,6 +50,8 @@ def test_a_renamed_module_defines_what_its_package_exports(old, new, package, na
         assert getattr(module, name).__module__ == new
         assert getattr(face, name) is getattr(module, name)
     assert importlib.util.find_spec(old) is None  # one module per name, no stale twin
+    parent, _, leaf = new.rpartition(".")  # and no function of the package by that name
+    assert getattr(importlib.import_module(parent), leaf) is module
 
 
 def test_the_command_is_a_package_with_its_entry_points():
