@@ -1,6 +1,7 @@
 """Modules that moved stay importable from their old paths, as the same objects."""
 
 import importlib
+import importlib.util
 
 import pytest
 
@@ -21,6 +22,52 @@ MOVED = {
 @pytest.mark.parametrize("old", MOVED)
 def test_an_old_module_path_is_the_new_module(old):
     assert importlib.import_module(old) is importlib.import_module(MOVED[old])
+
+
+# Modules renamed to say what they hold: (old path, new path, package that re-exports the
+# names, names). Nothing imported the old paths but the package itself, so they are gone.
+RENAMED = [
+    ("minigpt.facts.recall", "minigpt.facts.athlete_recall", "minigpt.facts",
+     ["RecallResult", "fact_recall", "next_token_logits", "sport_token_ids"]),
+    ("minigpt.interp.recall", "minigpt.interp.recall_table", "minigpt.interp",
+     ["RecallTable", "TemplateRecall", "recall_by_template"]),
+    ("minigpt.facts.handbuilt.recall", "minigpt.facts.handbuilt.lookup",
+     "minigpt.facts.handbuilt", ["apply_fact_mlp", "fact_neurons", "person_vector",
+                                 "sport_scores"]),
+    ("minigpt.facts.handbuilt.plot", "minigpt.facts.handbuilt.plots", "minigpt.facts.handbuilt",
+     ["feature_labels", "plot_fact_mlp", "plot_sweep"]),
+    ("minigpt.facts.story", "minigpt.cli.story", "minigpt.cli.story",
+     ["FactsStory", "parse_edit", "run_facts_story"]),
+    ("minigpt.facts.file_story", "minigpt.cli.file_story", "minigpt.cli.file_story",
+     ["parse_subject_edit", "run_facts_file_story"]),
+]
+
+
+@pytest.mark.parametrize("old, new, package, names", RENAMED, ids=[r[1] for r in RENAMED])
+def test_a_renamed_module_defines_what_its_package_exports(old, new, package, names):
+    module, face = importlib.import_module(new), importlib.import_module(package)
+    for name in names:
+        assert getattr(module, name).__module__ == new
+        assert getattr(face, name) is getattr(module, name)
+    assert importlib.util.find_spec(old) is None  # one module per name, no stale twin
+    parent, _, leaf = new.rpartition(".")  # and no function of the package by that name
+    assert getattr(importlib.import_module(parent), leaf) is module
+
+
+def test_the_command_is_a_package_with_its_entry_points():
+    from pathlib import Path
+
+    import minigpt.cli
+    from minigpt.cli import build_parser, format_param_table, gpt3_param_table, main, params
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'minigpt = "minigpt.cli:main"' in pyproject.splitlines()
+    assert hasattr(minigpt.cli, "__path__") and main.__module__ == "minigpt.cli"
+    assert gpt3_param_table is params.gpt3_param_table
+    assert format_param_table is params.format_param_table
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert list(commands) == ["params", "demo", "train", "generate", "facts", "superposition",
+                              "check"]
 
 
 def test_re_exported_names_are_the_same_objects():

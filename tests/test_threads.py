@@ -59,13 +59,13 @@ def test_check_thread_count_names_the_argument():
 def test_cli_runs_its_command_under_the_thread_setting(monkeypatch, capsys):
     before = blas_thread_counts()
     seen = []
-    import minigpt.cli as cli
+    import minigpt.cli.params as params
 
     def spy(args):
         seen.append(blas_thread_counts())
         return 0
 
-    monkeypatch.setattr(cli, "_cmd_params", spy)
+    monkeypatch.setattr(params, "_cmd_params", spy)
     assert main(["--blas-threads", "1", "params"]) == 0
     assert main(["params"]) == 0
     assert seen == [[1] * len(before), before]

@@ -1,6 +1,7 @@
 """Facts in a GPT: the hand-built fact MLP, the demo model that memorizes athletes, its
 recall, and rank-one edits of what it knows."""
 
+from .athlete_recall import RecallResult, fact_recall, next_token_logits, sport_token_ids
 from .demo import DEMO_SETTINGS, DEMO_SHAPE, facts_dataset, load_model, train_facts_model
 from .edit import (
     EditOutcome,
@@ -36,7 +37,6 @@ from .handbuilt import (
     sport_scores,
     sweep_facts,
 )
-from .recall import RecallResult, fact_recall, next_token_logits, sport_token_ids
 
 __all__ = [
     "BreakingPoint",

@@ -23,8 +23,8 @@ import numpy as np
 from ..data import TEMPLATES, Fact, load_facts, prompt, sports
 from ..model import GPT
 from ..optim import AdamW
+from .athlete_recall import fact_recall
 from .demo import facts_dataset
-from .recall import fact_recall
 
 IGNORE = -1  # target id for positions whose prediction does not count
 

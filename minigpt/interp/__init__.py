@@ -18,7 +18,7 @@ from .encoding import EncodedFact, as_fact_prompts, encode_fact, encode_facts
 from .lens import LensResult, decode_residual, logit_lens, plot_logit_lens
 from .neurons import NeuronResult, direct_effects, neuron_effects
 from .prompts import FactPrompts, answer_stats, fact_prompts, subject_positions
-from .recall import RecallTable, TemplateRecall, recall_by_template
+from .recall_table import RecallTable, TemplateRecall, recall_by_template
 from .scoring import (MODES, AnswerScores, FactGroup, FactScores, answer_scores, group_facts,
                       score_facts, score_group)
 from .trace_result import CATEGORIES, TraceResult, category_positions, plot_causal_trace

@@ -214,9 +214,10 @@ class TraceResult:
                  f"{self.noise_std:.3f}, {self.n_samples} samples, {len(self.facts)} facts)"]
         for kind in self.kinds:
             layer, where, ie, _ = self._peak_words(kind)
-            share = ie / te if te > 0 else float("nan")
-            lines.append(f"{kind}: strongest indirect effect {ie:.3f} ({share:.0%} of the "
-                         f"total) at layer {layer} of {L} ({self._depth(layer)}), {where}")
+            share = (f"{ie / te:.0%} of the total" if te > 0 else
+                     "share of the total n/a: total effect <= 0")  # no share of nothing
+            lines.append(f"{kind}: strongest indirect effect {ie:.3f} ({share}) at layer "
+                         f"{layer} of {L} ({self._depth(layer)}), {where}")
         if "resid" in self.kinds and self.same_shape:
             best = self.indirect_effect("resid").argmax(axis=1)  # (L,) best position per layer
             lines.append("residual stream, best position by layer: " +

@@ -1,4 +1,4 @@
-"""Tests for minigpt.facts.handbuilt.sweep and handbuilt.plot: fact sets of any size, the
+"""Tests for minigpt.facts.handbuilt.sweep and handbuilt.plots: fact sets of any size, the
 interference sweep, its breaking points and its plot."""
 
 import math
@@ -9,7 +9,7 @@ import pytest
 from minigpt.data import Fact
 from minigpt.facts.handbuilt import build_fact_mlp
 from minigpt.facts.handbuilt.checks import FIRE_THRESHOLD, evaluate_fact_mlp
-from minigpt.facts.handbuilt.plot import plot_sweep
+from minigpt.facts.handbuilt.plots import plot_sweep
 from minigpt.facts.handbuilt.sweep import (
     BreakingPoint,
     SweepRow,

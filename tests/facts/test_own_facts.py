@@ -71,7 +71,7 @@ def test_train_own_facts_model_saves_a_checkpoint_that_records_them(tmp_path):
 
 
 def test_parse_subject_edit():
-    from minigpt.facts.file_story import parse_subject_edit
+    from minigpt.cli.file_story import parse_subject_edit
 
     assert parse_subject_edit("Ethiopia = Nairobi", FACTS) == (FACTS[1], "Nairobi")
     for text, message in (("Ethiopia", "looks like 'France=Rome'"),

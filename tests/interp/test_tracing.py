@@ -120,6 +120,22 @@ def test_summary_is_computed_from_the_numbers(trace):
     assert "layer 1 of 4 (middle)" in fake.summary()
 
 
+def test_summary_says_why_there_is_no_share_when_the_total_effect_is_not_positive():
+    # random weights: corrupting the subject need not lower p(answer), and a share of a
+    # total effect <= 0 means nothing
+    facts = athlete_prompts()[:2]
+    restored = [np.full((1, 4, 3), 0.4), np.full((1, 4, 3), 0.4)]
+    restored[0][0, 2, 1] = restored[1][0, 2, 1] = 0.45
+    for p_corrupt in (0.5, 0.4):  # total effect -0.1, then 0
+        flat = TraceResult(facts, [["Michael", " Jordan", " plays"]] * 2, [(0, 1)] * 2,
+                           ["mlp"], 1.0, 1, 1, "product", np.full(2, 0.4),
+                           np.full(2, p_corrupt), restored, ["First", "Last", "plays"], 0)
+        text = flat.summary()
+        assert "nan" not in text
+        assert "mlp: strongest indirect effect" in text
+        assert "share of the total n/a: total effect <= 0" in text
+
+
 def test_seeded_and_zero_noise():
     tok = facts_dataset()[0]
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=8, n_layer=2, n_head=2, d_model=8))

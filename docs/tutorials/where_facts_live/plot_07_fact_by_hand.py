@@ -296,7 +296,7 @@ fig.tight_layout()
 # gate's margin. This is the video's closing point in miniature: with *nearly*
 # perpendicular directions, the number of things a space can keep apart is not limited by
 # its dimension. Part III measures that claim directly. ``minigpt facts`` prints the first
-# of these tables (:func:`minigpt.facts.story.run_facts_story`).
+# of these tables (:func:`minigpt.cli.story.run_facts_story`).
 #
 # Exercises
 # ---------

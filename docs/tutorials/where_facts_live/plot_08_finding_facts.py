@@ -317,7 +317,7 @@ print(f"largest indirect effect: layer {early}; largest share of the direct effe
 # measured: the clean one-neuron-per-fact picture of the hand-built MLP (chapter 7) is a
 # way to *understand* how an MLP can store a fact, not how a trained one does. Part III
 # asks how a layer can hold more than it has neurons. ``minigpt facts`` prints every table
-# of this chapter (:func:`minigpt.facts.story.run_facts_story`); the next chapter uses the
+# of this chapter (:func:`minigpt.cli.story.run_facts_story`); the next chapter uses the
 # tracing's peak to rewrite a fact.
 #
 # Exercises

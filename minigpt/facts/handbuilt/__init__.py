@@ -23,12 +23,12 @@ The package's modules, in reading order:
 * :mod:`~minigpt.facts.handbuilt.build` gives every feature its direction
   (:func:`feature_directions`) and writes the weights of a :class:`FactMLP`
   (:func:`build_fact_mlp`);
-* :mod:`~minigpt.facts.handbuilt.recall` asks it about a name (:func:`person_vector`,
+* :mod:`~minigpt.facts.handbuilt.lookup` looks a name up in it (:func:`person_vector`,
   :func:`apply_fact_mlp`, :func:`fact_neurons`, :func:`sport_scores`);
 * :mod:`~minigpt.facts.handbuilt.checks` grades it on every person and on mixed names
   (:func:`evaluate_fact_mlp`);
 * :mod:`~minigpt.facts.handbuilt.sweep` runs the interference sweep, and
-  :mod:`~minigpt.facts.handbuilt.plot` draws it and the block's own weights
+  :mod:`~minigpt.facts.handbuilt.plots` draws it and the block's own weights
   (:func:`plot_fact_mlp`: rows of ``w_up`` ask, columns of ``w_down`` answer).
 """
 
@@ -41,13 +41,13 @@ from .checks import (
     evaluate_fact_mlp,
     mixed_names,
 )
-from .plot import feature_labels, plot_fact_mlp, plot_sweep
-from .recall import (
+from .lookup import (
     apply_fact_mlp,
     fact_neurons,
     person_vector,
     sport_scores,
 )
+from .plots import feature_labels, plot_fact_mlp, plot_sweep
 from .sweep import (
     DEFAULT_N_FACTS,
     DEFAULT_WIDTHS,

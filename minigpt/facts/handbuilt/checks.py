@@ -3,7 +3,7 @@
 :func:`mixed_names` pairs one person's first name with another's last name ("Michael
 James"); :func:`evaluate_fact_mlp` asks the block about every person and every mixed name
 and sums up recall, margins and false fires in a :class:`FactMLPReport`. The block is built
-in :mod:`minigpt.facts.handbuilt` and run by :mod:`minigpt.facts.handbuilt.recall`;
+in :mod:`minigpt.facts.handbuilt` and run by :mod:`minigpt.facts.handbuilt.lookup`;
 :mod:`minigpt.facts.handbuilt.sweep` repeats this grading over widths and numbers of facts.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from ...data import Fact
 from .build import FactMLP, _as_facts, _check_activation
-from .recall import _run, sport_scores
+from .lookup import _run, sport_scores
 
 FIRE_THRESHOLD = 0.5  # a neuron "fires" above this: halfway between off (0) and on (1)
 

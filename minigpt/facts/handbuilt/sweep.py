@@ -4,7 +4,7 @@
 grades a hand-built MLP for each width and number of facts (one :class:`SweepRow` each), and
 :func:`breaking_points` finds, per width, where recall first fails. The block comes from
 :mod:`minigpt.facts.handbuilt`, the grading from :mod:`minigpt.facts.handbuilt.checks`;
-:mod:`minigpt.facts.handbuilt.plot` draws the rows.
+:mod:`minigpt.facts.handbuilt.plots` draws the rows.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Fact recall: does the model complete "Michael Jordan plays" with "basketball"?"""
+"""The athletes' recall: does the model complete "Michael Jordan plays" with "basketball"?
+
+One greedy next token per athlete in one sentence template (:func:`fact_recall`); the
+recall of any facts, asked in every way, is :func:`minigpt.interp.recall_by_template`.
+"""
 
 from __future__ import annotations
 

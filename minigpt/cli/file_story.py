@@ -1,7 +1,7 @@
 """The whole story on a model of your own facts: recall, ablation, tracing, lens, neurons, edits.
 
 :func:`run_facts_file_story` is what ``minigpt facts story`` prints for a model trained with
-``minigpt train --facts FILE``: the steps of :func:`minigpt.facts.story.run_facts_story`
+``minigpt train --facts FILE``: the steps of :func:`minigpt.cli.story.run_facts_story`
 that do not depend on the athletes (the hand-built MLP does), each on the file's facts.
 """
 
@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..atomic import save_png
 from ..data import FactPrompt, load_text
+from ..facts import evaluate_edits, rome_edit
+from ..facts.own_facts import fact_sentences
 from ..interp import (ablation_sweep, causal_trace, logit_lens, neuron_effects,
                       plot_causal_trace, plot_logit_lens, recall_by_template, score_facts)
 from ..model import GPT
-from .edit import evaluate_edits, rome_edit
-from .own_facts import fact_sentences
+from ..runtime.atomic import save_png
 from .story import FactsStory
 
 

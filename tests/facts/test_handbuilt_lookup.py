@@ -1,4 +1,4 @@
-"""Tests for minigpt.facts.handbuilt.recall: the exact numbers of the block for real and
+"""Tests for minigpt.facts.handbuilt.lookup: the exact numbers of the block for real and
 mixed names, under ReLU and both GELUs."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from minigpt.data import Fact
 from minigpt.facts.handbuilt import build_fact_mlp
-from minigpt.facts.handbuilt.recall import (
+from minigpt.facts.handbuilt.lookup import (
     apply_fact_mlp,
     fact_neurons,
     person_vector,

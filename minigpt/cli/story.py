@@ -1,7 +1,8 @@
 """The whole story on one model: build facts by hand, find them in a trained GPT, rewrite one.
 
 :func:`run_facts_story` is what ``minigpt facts`` prints. Each step calls one library
-function and keeps its result, so a reader can follow the same path in Python.
+function of :mod:`minigpt.facts` or :mod:`minigpt.interp` and keeps its result, so a reader
+can follow the same path in Python.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-from ..atomic import save_png
 from ..data import TEMPLATES, Fact, load_facts, sports
+from ..facts import (breaking_points, build_fact_mlp, edit_fact, evaluate_edits,
+                     evaluate_fact_mlp, fact_recall, interference_sweep)
 from ..interp import (ablation_sweep, causal_trace, logit_lens, neuron_effects,
                       plot_causal_trace, plot_logit_lens, recall_by_template, subject_positions)
 from ..model import GPT
-from .edit import evaluate_edits, edit_fact
-from .handbuilt import breaking_points, build_fact_mlp, evaluate_fact_mlp, interference_sweep
-from .recall import fact_recall
+from ..runtime.atomic import save_png
 
 
 def parse_edit(text: str, tokenizer: Any) -> tuple[Fact, str]:
@@ -183,7 +182,7 @@ def _write_plots(folder: Path, trace: Any, lens: Any, rows: Any) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .handbuilt import plot_sweep
+    from ..facts import plot_sweep
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []

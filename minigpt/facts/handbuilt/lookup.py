@@ -1,4 +1,4 @@
-"""Asking the hand-built fact MLP about a name: the vector, the block's output, its neurons.
+"""Looking a name up in the hand-built fact MLP: the vector, the block's output, its neurons.
 
 :func:`person_vector` is the residual vector ``E = M + J`` that attention leaves at a last
 name; :func:`apply_fact_mlp` runs the block with its residual connection, :func:`fact_neurons`
