@@ -346,3 +346,31 @@ def test_facts_story_refuses_a_missing_or_malformed_facts_file(tmp_path):
         code, out, err = shell("facts", "story", "--facts", path)
         assert code == 2 and one_line(err), err
         assert message in err and out == ""
+
+
+def test_facts_edit_passes_token_and_prefixes_to_rome(facts_checkpoint, tmp_path, monkeypatch,
+                                                      capsys):
+    import minigpt.facts
+    from minigpt.cli import main
+
+    path, _ = facts_checkpoint
+    seen = {}
+    original = minigpt.facts.rome_edit
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(minigpt.facts, "rome_edit", spy)
+    code = main(["facts", "edit", "--checkpoint", str(path), *ITALY, "--new", "Paris",
+                 "--out", str(tmp_path / "e.safetensors"), "--token", "traced",
+                 "--prefixes", "0", "--json"])
+    assert code == 0
+    assert seen["token"] == "traced" and seen["n_prefixes"] == 0
+    assert json.loads(capsys.readouterr().out)["edit"]["method"] == "rome"
+    code, _, err = shell("facts", "edit", "--checkpoint", path, *ITALY, "--new", "Paris",
+                         "--out", tmp_path / "x.safetensors", "--prefixes", "-1")
+    assert code == 2 and one_line(err) and "--prefixes must be 0 or more" in err
+    code, _, err = shell("facts", "edit", "--checkpoint", path, *ITALY, "--new", "Paris",
+                         "--out", tmp_path / "y.safetensors", "--token", "first")
+    assert code == 2 and "invalid choice" in err

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..facts.rome import N_PREFIXES, SUBJECT_TOKENS
 from ..tables import jsonable
 from .common import (UserError, _Loaded, _add_model_flags, _check_writable, _encoded,
                      _fact_prompt, _greedy, _load_any, _read_corpus)
@@ -87,6 +88,8 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
     _check_edit_out(args.hf_dir is not None, args.hf_dir or args.checkpoint, args.out)
     loaded = _load_any(args)
     model, tokenizer = loaded.model, loaded.tokenizer
+    if args.prefixes < 0:
+        raise UserError(f"--prefixes must be 0 or more, got {args.prefixes}")
     if args.layer is not None and not 0 <= args.layer < model.config.n_layer:
         raise UserError(f"--layer must be in 0..{model.config.n_layer - 1} (the model has "
                         f"{model.config.n_layer} layers), got {args.layer}")
@@ -107,7 +110,7 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
     from ..facts import rome_edit
 
     outcome = rome_edit(model, tokenizer, fact, args.new.strip(), args.layer, corpus=corpus,
-                        seed=args.seed)
+                        seed=args.seed, token=args.token, n_prefixes=args.prefixes)
     said_after = _said(model, tokenizer, ids)
     if loaded.is_hf:
         from ..hf import save_hf_gpt2
@@ -157,6 +160,13 @@ def add_command(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--corpus", default=None, metavar="FILE",
                    help="a UTF-8 text for the key covariance (default: the embedded play "
                         "when the tokenizer reads it, else the checkpoint's training text)")
+    p.add_argument("--token", choices=SUBJECT_TOKENS, default="last",
+                   help="the subject token the edit reads: 'last' (ROME's choice) or "
+                        "'traced' (the one whose state after the edited layer the causal "
+                        "trace finds carries the fact, e.g. a name's distinctive BPE piece)")
+    p.add_argument("--prefixes", type=int, default=N_PREFIXES, metavar="N",
+                   help="copies of the prompt after random 10-token windows of the corpus, "
+                        "among the texts the edit is computed on")
     p.add_argument("--seed", type=int, default=0, help="seed of the edit")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_facts_edit)
