@@ -475,12 +475,12 @@ def data_parallel_grads(
     the threads do not compete with BLAS's own workers; without ``threadpoolctl`` BLAS
     keeps its default.
 
-    Whether it is faster depends on the shape and the machine. Measured on two cores
-    already loaded by other work (load average 7 to 11), a training step with it took
-    28.5 / 260 / 2371 ms at the benchmark's tiny / small / medium shapes, against
-    580 / 1083 / 6890 ms with two BLAS threads and 13.8 / 252 / 2209 ms with one
-    (``benchmarks/results/two_threads.md``): under load it is about as fast as one BLAS
-    thread, not faster. :func:`train` does not use it.
+    Whether it is faster depends on the shape and the machine. In one run on two cores
+    with nothing else running (``benchmarks/results/two_threads.md``), a training step with
+    it took 7.91 / 55.1 / 471 ms at the benchmark's tiny / small / medium shapes, against
+    4.68 / 73.2 / 506 ms with two BLAS threads (PyTorch: 7.62 / 84.0 / 459 ms): 0.75x the
+    time at small, 0.93x at medium, 1.69x at tiny. An earlier run on cores loaded by other work (load
+    average 7 to 11) found it no faster than one BLAS thread. :func:`train` does not use it.
 
     Examples
     --------
