@@ -40,6 +40,7 @@ RENAMED = [
      ["FactsStory", "parse_edit", "run_facts_story"]),
     ("minigpt.facts.file_story", "minigpt.cli.file_story", "minigpt.cli.file_story",
      ["parse_subject_edit", "run_facts_file_story"]),
+    ("minigpt.nn.erf", "minigpt.nn.special", "minigpt.nn", ["erf", "erfc"]),
 ]
 
 

@@ -18,7 +18,7 @@ from .activations import (
 )
 from .attention import attend, attention_backward, attention_decode, attention_forward, causal_mask
 from .embedding import embedding_backward, embedding_forward
-from .erf import erf, erfc
+from .special import erf, erfc
 from .layernorm import LN_EPS, layernorm_backward, layernorm_forward
 from .linear import linear_backward, linear_forward
 from .loss import cross_entropy_backward, cross_entropy_forward

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .erf import erfc
+from .special import erfc
 
 # Python floats, so that they take the dtype of the array they meet (float32 stays float32).
 GELU_C = math.sqrt(2.0 / math.pi)  # sqrt(2/pi), the tanh approximation's scale
@@ -266,7 +266,7 @@ def gelu_exact_forward(x: np.ndarray) -> tuple[np.ndarray, GeluCache]:
     .. math:: \frac{dy}{dx} = \Phi(x) + x\,\varphi(x), \quad
         \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}
 
-    ``erfc`` (not ``1 + erf``) keeps the left tail accurate; see :mod:`minigpt.nn.erf`.
+    ``erfc`` (not ``1 + erf``) keeps the left tail accurate; see :mod:`minigpt.nn.special`.
 
     Examples
     --------

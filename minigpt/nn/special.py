@@ -1,4 +1,5 @@
-r"""The error function for arrays, since numpy has none (the exact GELU needs it).
+r"""Special functions: the error function for arrays, since numpy has none (the exact GELU
+needs it).
 
 Two classical expansions, each used where it converges fast and adds only positive terms
 (so no digits are lost to cancellation):
