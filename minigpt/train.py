@@ -80,6 +80,11 @@ class TrainSettings:
         state's loss is finite.
     seed : int
         Seeds the batch sampling.
+    data_parallel : bool
+        Compute each step's gradients with :func:`data_parallel_grads`: the batch split
+        between two Python threads, the same loss and gradients up to rounding. In one run
+        on an idle 2-core machine it took 0.75x the step time at the benchmark's small
+        shape, 0.93x at medium and 1.69x at tiny (``benchmarks/results/two_threads.md``).
     """
 
     steps: int = 1000
@@ -94,8 +99,12 @@ class TrainSettings:
     eval_batches: int = 4
     checkpoint_every: int = 0
     seed: int = 0
+    data_parallel: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.data_parallel, (bool, np.bool_)):
+            raise TypeError(f"data_parallel must be a bool, got "
+                            f"{type(self.data_parallel).__name__}")
         for name in ("steps", "batch_size", "eval_batches"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -342,7 +351,8 @@ def train(
     try:
         while step < last:
             x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
-            loss, grads = model.loss_and_grads(x, y)
+            loss, grads = (data_parallel_grads(model, x, y) if settings.data_parallel
+                           else model.loss_and_grads(x, y))
             norm = clip_grad_norm(grads, settings.grad_clip)
             if not (np.isfinite(loss) and np.isfinite(norm)):
                 raise NonFiniteError(f"step {step}: loss {loss}, gradient norm {norm}; "
@@ -480,7 +490,8 @@ def data_parallel_grads(
     it took 7.91 / 55.1 / 471 ms at the benchmark's tiny / small / medium shapes, against
     4.68 / 73.2 / 506 ms with two BLAS threads (PyTorch: 7.62 / 84.0 / 459 ms): 0.75x the
     time at small, 0.93x at medium, 1.69x at tiny. An earlier run on cores loaded by other work (load
-    average 7 to 11) found it no faster than one BLAS thread. :func:`train` does not use it.
+    average 7 to 11) found it no faster than one BLAS thread. :func:`train` uses it when
+    asked (``TrainSettings(data_parallel=True)``, ``minigpt train --data-parallel``).
 
     Examples
     --------

@@ -134,3 +134,32 @@ def test_every_target_ignored_is_the_same_error_as_loss_and_grads():
     idx, targets = batch(B=4)
     with pytest.raises(ValueError, match="every target equals ignore_index"):
         data_parallel_grads(model, idx, np.full_like(targets, IGNORE), 2, ignore_index=IGNORE)
+
+
+def test_train_with_data_parallel_follows_the_same_path():
+    from minigpt.train import TrainSettings, train
+    cfg = GPTConfig(vocab_size=16, n_ctx=8, n_layer=2, n_head=2, d_model=8)
+    data = np.random.default_rng(0).integers(0, 16, size=400)
+    runs = {}
+    for parallel in (False, True):
+        model = GPT(cfg, seed=0, dtype=np.float64)
+        settings = TrainSettings(steps=5, batch_size=4, warmup_steps=1, eval_every=0,
+                                 data_parallel=parallel)
+        runs[parallel] = model, train(model, data, settings, progress=False)
+    (serial, r0), (parallel, r1) = runs[False], runs[True]
+    np.testing.assert_allclose(r1.losses, r0.losses, rtol=1e-10)
+    for name, p in serial.params.items():
+        np.testing.assert_allclose(parallel.params[name], p, rtol=1e-9, atol=1e-12)
+    with pytest.raises(TypeError, match="data_parallel must be a bool"):
+        TrainSettings(data_parallel="yes")
+
+
+def test_the_train_command_records_data_parallel(tmp_path):
+    from minigpt.checkpoint import load_checkpoint
+    from tests.test_cli import shell
+    out = tmp_path / "m.safetensors"
+    code, _, err = shell("train", "--steps", "2", "--n-layer", "1", "--d-model", "16",
+                         "--n-head", "2", "--n-ctx", "16", "--batch-size", "4",
+                         "--data-parallel", "--out", out, "--no-progress")
+    assert code == 0, err
+    assert load_checkpoint(out).extra["train_settings"]["data_parallel"] is True
