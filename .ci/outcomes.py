@@ -1,5 +1,7 @@
 """A pytest plugin for .ci/run: appends "passed NODEID" or "skipped NODEID" for every test
-to the file named by $MINIGPT_OUTCOMES, so a second pass can run exactly what was skipped."""
+to the file named by $MINIGPT_OUTCOMES, so a second pass can run exactly what was skipped.
+A module skipped while it is collected (``pytest.importorskip`` at its top) is recorded
+as "skipped MODULE", so the second pass runs all of it."""
 
 import os
 
@@ -13,3 +15,9 @@ def pytest_runtest_logreport(report):
         return
     with open(os.environ["MINIGPT_OUTCOMES"], "a", encoding="utf-8") as f:
         f.write(f"{outcome} {report.nodeid}\n")
+
+
+def pytest_collectreport(report):
+    if report.skipped:  # a whole module skipped at import: none of its tests was reported
+        with open(os.environ["MINIGPT_OUTCOMES"], "a", encoding="utf-8") as f:
+            f.write(f"skipped {report.nodeid}\n")
