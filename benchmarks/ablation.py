@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,11 @@ def variant(name: str, files: Sequence[str], rev: str, root: Path) -> Any:
         files = [*files, NN_INDEX]
     for f in files:
         (dst / f).write_text(_git_show(repo, rev, f"minigpt/{f}"))
+    if NN_INDEX in files:  # modules the old index imports that have been renamed since
+        for module in re.findall(r"^from \.(\w+) import", (dst / NN_INDEX).read_text(), re.M):
+            if not (dst / "nn" / f"{module}.py").exists():
+                (dst / "nn" / f"{module}.py").write_text(
+                    _git_show(repo, rev, f"minigpt/nn/{module}.py"))
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return importlib.import_module(name)
