@@ -102,7 +102,7 @@ class TrainSettings:
     data_parallel: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.data_parallel, (bool, np.bool_)):
+        if not isinstance(self.data_parallel, bool):
             raise TypeError(f"data_parallel must be a bool, got "
                             f"{type(self.data_parallel).__name__}")
         for name in ("steps", "batch_size", "eval_batches"):
@@ -489,9 +489,9 @@ def data_parallel_grads(
     with nothing else running (``benchmarks/results/two_threads.md``), a training step with
     it took 7.91 / 55.1 / 471 ms at the benchmark's tiny / small / medium shapes, against
     4.68 / 73.2 / 506 ms with two BLAS threads (PyTorch: 7.62 / 84.0 / 459 ms): 0.75x the
-    time at small, 0.93x at medium, 1.69x at tiny. An earlier run on cores loaded by other work (load
-    average 7 to 11) found it no faster than one BLAS thread. :func:`train` uses it when
-    asked (``TrainSettings(data_parallel=True)``, ``minigpt train --data-parallel``).
+    time at small, 0.93x at medium, 1.69x at tiny. An earlier run on cores loaded by other
+    work (load average 7 to 11) found it no faster than one BLAS thread. :func:`train` uses
+    it when asked: ``TrainSettings(data_parallel=True)``, ``minigpt train --data-parallel``.
 
     Examples
     --------

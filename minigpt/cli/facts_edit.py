@@ -85,11 +85,11 @@ def _cmd_facts_edit(args: argparse.Namespace) -> int:
         raise UserError("--new is empty: give the answer the edited model should say")
     if (args.checkpoint is None) == (args.hf_dir is None):
         raise UserError("give exactly one of --checkpoint and --hf-dir")
+    if args.prefixes < 0:
+        raise UserError(f"--prefixes must be 0 or more, got {args.prefixes}")
     _check_edit_out(args.hf_dir is not None, args.hf_dir or args.checkpoint, args.out)
     loaded = _load_any(args)
     model, tokenizer = loaded.model, loaded.tokenizer
-    if args.prefixes < 0:
-        raise UserError(f"--prefixes must be 0 or more, got {args.prefixes}")
     if args.layer is not None and not 0 <= args.layer < model.config.n_layer:
         raise UserError(f"--layer must be in 0..{model.config.n_layer - 1} (the model has "
                         f"{model.config.n_layer} layers), got {args.layer}")

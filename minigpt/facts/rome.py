@@ -189,7 +189,7 @@ def mlp_key_covariance(model: GPT, ids: np.ndarray, layer: int, n_tokens: int = 
 def _prefixes(ids: np.ndarray, room: int, seed: int, n: int = N_PREFIXES) -> list[np.ndarray]:
     """``n`` random windows of the corpus, each ``min(PREFIX_TOKENS, room)`` long."""
     length = min(PREFIX_TOKENS, room, len(ids))
-    if length < 1 or n == 0:
+    if length < 1:
         return []
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, len(ids) - length + 1, size=n)
@@ -380,8 +380,8 @@ def subject_token_offset(model: GPT, tokenizer: Any, fact: FactPrompt, layer: in
     -----
     ROME reads the subject's last token because GPT-2's trace peaks there. A small model
     with a BPE vocabulary of a few hundred merges often tells subjects apart by another
-    piece: in " G|er|man|y" the last piece "y" also ends "Italy" and "Norway", and the
-    trace peaks at "man". ``"traced"`` follows the trace instead.
+    piece: in " G|er|man|y" the last piece "y" also ends " I|t|al|y", and the trace
+    peaks at "man". ``"traced"`` follows the trace instead.
     """
     check_choice("token", token, SUBJECT_TOKENS)
     if token == "last":
