@@ -171,3 +171,91 @@ def check_token_ids(idx: Any, vocab_size: int, name: str = "idx") -> np.ndarray:
     if lo < 0 or hi >= vocab_size:
         raise ValueError(f"{name} must be in [0, {vocab_size}), got an id of {lo if lo < 0 else hi}")
     return idx.astype(np.int64, copy=False)
+
+
+def check_idx(idx: Any, vocab_size: int, n_ctx: int, name: str = "idx") -> np.ndarray:
+    """Token ids for a model's forward pass, as an int64 (B, T) array.
+
+    Parameters
+    ----------
+    idx : array_like of int, shape (B, T) or (T,)
+    vocab_size : int
+    n_ctx : int
+        The longest sequence the model takes.
+    name : str
+        How error messages call the argument.
+
+    Returns
+    -------
+    ndarray of int64, shape (B, T)
+        A 1-D ``idx`` becomes one row.
+
+    Raises
+    ------
+    TypeError
+        For non-integer (or boolean) ids.
+    ValueError
+        For an id out of ``[0, vocab_size)``, a rank other than 1 or 2, or ``T > n_ctx``.
+
+    Examples
+    --------
+    >>> check_idx([1, 2, 3], vocab_size=16, n_ctx=8).shape
+    (1, 3)
+    """
+    idx = check_token_ids(idx, vocab_size, name)
+    if idx.ndim not in (1, 2):
+        raise ValueError(f"{name} must have shape (T,) or (B, T), got shape {idx.shape}")
+    idx2 = idx.reshape(1, -1) if idx.ndim == 1 else idx  # (B, T)
+    T = idx2.shape[1]
+    if T > n_ctx:
+        raise ValueError(f"sequence length must be <= n_ctx={n_ctx}, got {T}")
+    return idx2
+
+
+def check_targets(targets: Any, idx: Any, idx2: np.ndarray, vocab_size: int,
+                  ignore_index: int | None) -> np.ndarray:
+    """Next-token targets for ``idx``, shaped like ``idx2`` (B, T), as int64.
+
+    Every target must be an integer id in ``[0, vocab_size)`` or equal ``ignore_index``.
+
+    Parameters
+    ----------
+    targets : array_like of int, the shape of ``idx``
+    idx : array_like of int
+        The ids as given, shape (B, T) or (T,).
+    idx2 : ndarray, shape (B, T)
+        The same ids as :func:`check_idx` returned them.
+    vocab_size : int
+    ignore_index : int or None
+        A target value that does not count.
+
+    Returns
+    -------
+    ndarray of int64, shape (B, T)
+
+    Raises
+    ------
+    TypeError
+        For non-integer targets.
+    ValueError
+        For a shape other than ``idx``'s, or a target out of range that is not
+        ``ignore_index``.
+
+    Examples
+    --------
+    >>> check_targets([2, 3, -1], [1, 2, 3], np.array([[1, 2, 3]]), 16, ignore_index=-1)
+    array([[ 2,  3, -1]])
+    """
+    targets = np.asarray(targets)
+    if targets.shape != np.shape(idx):
+        raise ValueError(
+            f"targets must have the shape of idx {np.shape(idx)}, got {targets.shape}"
+        )
+    if targets.dtype == bool or not np.issubdtype(targets.dtype, np.integer):
+        raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
+    targets2 = targets.reshape(idx2.shape)  # (B, T)
+    counted = targets2 if ignore_index is None else targets2[targets2 != ignore_index]
+    if counted.size and (counted.min() < 0 or counted.max() >= vocab_size):
+        bad = int(counted.min()) if counted.min() < 0 else int(counted.max())
+        raise ValueError(f"targets must be in [0, {vocab_size}) or ignore_index, got {bad}")
+    return targets2.astype(np.int64, copy=False)

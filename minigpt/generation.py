@@ -13,15 +13,16 @@ picks a token from logits: greedy, temperature, top-k and nucleus (top-p).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ._checks import NonFiniteError, check_float, check_int
+from ._checks import NonFiniteError, check_float, check_idx, check_int
+from .block import block_forward
 from .nn import layernorm_forward
 
-if TYPE_CHECKING:
-    from .model import GPT
+# ``GPT`` in the annotations is :class:`minigpt.GPT`, named but not imported: the model
+# imports this module (for its ``generate`` method), so the imports run one way only.
 
 KVCache = list[tuple[np.ndarray, np.ndarray]]  # per layer: keys, values (B, H, n_ctx, D)
 
@@ -134,7 +135,7 @@ def decode(model: GPT, idx: np.ndarray, kv: KVCache, n_past: int) -> np.ndarray:
     T = idx.shape[1]
     x = p["tok_emb"][idx] + p["pos_emb"][n_past:n_past + T]  # (B, T, C)
     for i in range(model.config.n_layer):
-        x, _ = model._block_forward(i, x, kv[i], n_past)
+        x, _ = block_forward(p, model.config, i, x, kv[i], n_past)
     h, _ = layernorm_forward(x[:, -1], p["ln_f.gain"], p["ln_f.bias"])  # (B, C)
     return h @ p["tok_emb"].T  # (B, C) @ (C, V) -> (B, V)
 
@@ -194,7 +195,7 @@ def generate(
     >>> generate(model, np.array([1, 2, 3]), max_new_tokens=10, temperature=0).shape
     (13,)
     """
-    idx2 = model._check_idx(idx)
+    idx2 = check_idx(idx, model.config.vocab_size, model.config.n_ctx)
     max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=0)
     check_sampling_args(temperature, top_k, top_p)
     cfg = model.config

@@ -2,7 +2,7 @@
 
 Every named activation of the forward pass (:func:`hook_names`) goes through a *tap*,
 ``tap(name, value) -> value``: the identity when nothing is hooked
-(:func:`minigpt.model.no_tap`), otherwise a function
+(:func:`minigpt.block.no_tap`), otherwise a function
 (:func:`make_tap`) that records the values asked for and applies user hooks
 ``fn(value) -> replacement or None``. :func:`run_with_cache` reads activations (the logit
 lens, neuron tables), :func:`capture_activations` reads them and stops the pass there (a
@@ -15,22 +15,22 @@ stream. :class:`minigpt.GPT` exposes :func:`hook_names`, :func:`run_with_cache` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ._checks import check_logits_to_keep
+from ._checks import check_idx, check_logits_to_keep, check_targets
+from .block import Tap
 from .nn import cross_entropy_backward, cross_entropy_forward
 
-if TYPE_CHECKING:
-    from .model import GPT
+# ``GPT`` in the annotations is :class:`minigpt.GPT`, named but not imported: the model
+# imports this module (for its hook methods), so the imports run one way only.
 
 # hook points inside each block, in forward order (see hook_names)
 BLOCK_HOOK_POINTS = ("resid_pre", "attn.pattern", "attn_out", "resid_mid", "mlp.pre",
                      "mlp.post", "mlp_out", "resid_post")
 RESIDUAL_POINTS = ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post")
 Hook = Callable[[np.ndarray], "np.ndarray | None"]
-Tap = Callable[[str, np.ndarray], np.ndarray]
 
 
 def hook_names(model: GPT) -> list[str]:
@@ -117,7 +117,7 @@ def run_with_cache(
                         ([names] if isinstance(names, str) else names))
     store: dict[str, np.ndarray] = {}
     tap = make_tap(model, hooks or {}, store, capture)
-    idx2 = model._check_idx(idx)
+    idx2 = check_idx(idx, model.config.vocab_size, model.config.n_ctx)
     k = check_logits_to_keep(logits_to_keep, idx2.shape[1])
     logits, _ = model._forward(idx2, keep=False, tap=tap, logits_to_keep=k)
     return (logits[0] if np.ndim(idx) == 1 else logits), store
@@ -174,7 +174,8 @@ def capture_activations(
         return value
 
     try:
-        model._forward(model._check_idx(idx), keep=False, tap=tap, logits_to_keep=1)
+        idx2 = check_idx(idx, model.config.vocab_size, model.config.n_ctx)
+        model._forward(idx2, keep=False, tap=tap, logits_to_keep=1)
     except _Captured:
         pass
     return store
@@ -226,8 +227,8 @@ def activation_grads(
     if unknown:
         raise ValueError(f"activation gradients are available for residual-stream names "
                          f"(e.g. 'blocks.0.mlp_out'), got {unknown[:5]}")
-    idx2 = model._check_idx(idx)
-    targets2 = model._check_targets(targets, idx, idx2, ignore_index)
+    idx2 = check_idx(idx, model.config.vocab_size, model.config.n_ctx)
+    targets2 = check_targets(targets, idx, idx2, model.config.vocab_size, ignore_index)
     tap = None if not hooks else make_tap(model, hooks, {}, ())
     logits, cache = model._forward(idx2, keep=True, tap=tap)
     loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)

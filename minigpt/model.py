@@ -7,8 +7,9 @@
     block:  x = x + attn(ln1(x))    attention moves information between positions
             x = x + mlp(ln2(x))     the MLP looks facts up
 
-Every arrow is an op pair from :mod:`minigpt.nn`; :meth:`GPT.loss_and_grads` runs them
-forward, keeps their caches, and runs their backwards in exactly the reverse order.
+Every arrow is an op pair from :mod:`minigpt.nn`, the block's in :mod:`minigpt.block`;
+:meth:`GPT.loss_and_grads` runs them forward, keeps their caches, and runs their backwards
+in exactly the reverse order.
 """
 
 from __future__ import annotations
@@ -17,23 +18,26 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._checks import NonFiniteError, check_logits_to_keep, check_token_ids
+from ._checks import (
+    NonFiniteError,  # noqa: F401
+    check_idx,
+    check_logits_to_keep,
+    check_targets,
+    check_token_ids,  # noqa: F401
+)
+from .block import BlockCache, Tap, block_backward, block_forward, no_tap, prefixed  # noqa: F401
 from .config import GPTConfig, param_shapes
 from .generation import generate
 from .hooks import (
-    BLOCK_HOOK_POINTS,
-    RESIDUAL_POINTS,
+    BLOCK_HOOK_POINTS,  # noqa: F401
+    RESIDUAL_POINTS,  # noqa: F401
     Hook,
-    Tap,
     activation_grads,
     hook_names,
     make_tap,
     run_with_cache,
 )
 from .nn import (
-    attention_backward,
-    attention_decode,
-    attention_forward,
     cross_entropy_backward,
     cross_entropy_forward,
     embedding_backward,
@@ -42,34 +46,12 @@ from .nn import (
     layernorm_forward,
     linear_backward,
     linear_forward,
-    mlp_backward,
-    mlp_forward,
 )
 
 __all__ = ["GPT", "BlockCache", "ModelCache", "NonFiniteError", "check_token_ids", "init_params"]
 
 INIT_STD = 0.02  # GPT-2's initial weight scale
 DTYPES = (np.float32, np.float64)
-
-
-def no_tap(name: str, value: np.ndarray) -> np.ndarray:
-    """The identity hook point used when nothing is hooked."""
-    return value
-
-
-def prefixed(tap: Tap | None, prefix: str) -> Tap | None:
-    """``tap`` with ``prefix`` put before every name (an op's ``pattern`` becomes
-    ``blocks.0.attn.pattern``); ``None`` stays ``None``."""
-    return None if tap is None else (lambda name, value: tap(prefix + name, value))
-
-
-class BlockCache(NamedTuple):
-    """The caches of one block's four steps, in forward order."""
-
-    ln1: Any
-    attn: Any
-    ln2: Any
-    mlp: Any
 
 
 class ModelCache(NamedTuple):
@@ -180,107 +162,6 @@ class GPT:
         """The number of parameters (equals :func:`minigpt.count_params` of the config)."""
         return sum(p.size for p in self.params.values())
 
-    # --------------------------------------------------------------- checks at the boundary
-
-    def _check_idx(self, idx: Any, name: str = "idx") -> np.ndarray:
-        """Validate token ids and return them as an int64 (B, T) array."""
-        idx = check_token_ids(idx, self.config.vocab_size, name)
-        if idx.ndim not in (1, 2):
-            raise ValueError(f"{name} must have shape (T,) or (B, T), got shape {idx.shape}")
-        idx2 = idx.reshape(1, -1) if idx.ndim == 1 else idx  # (B, T)
-        T = idx2.shape[1]
-        if T > self.config.n_ctx:
-            raise ValueError(f"sequence length must be <= n_ctx={self.config.n_ctx}, got {T}")
-        return idx2
-
-    def _check_targets(
-        self, targets: Any, idx: Any, idx2: np.ndarray, ignore_index: int | None
-    ) -> np.ndarray:
-        """Validate next-token targets for ``idx`` and return them shaped like ``idx2`` (B, T).
-
-        Every target must be an integer id in ``[0, vocab_size)`` or equal ``ignore_index``.
-        """
-        targets = np.asarray(targets)
-        if targets.shape != np.shape(idx):
-            raise ValueError(
-                f"targets must have the shape of idx {np.shape(idx)}, got {targets.shape}"
-            )
-        if targets.dtype == bool or not np.issubdtype(targets.dtype, np.integer):
-            raise TypeError(f"targets must hold integer token ids, got dtype {targets.dtype}")
-        targets2 = targets.reshape(idx2.shape)  # (B, T)
-        counted = targets2 if ignore_index is None else targets2[targets2 != ignore_index]
-        if counted.size and (counted.min() < 0 or counted.max() >= self.config.vocab_size):
-            bad = int(counted.min()) if counted.min() < 0 else int(counted.max())
-            raise ValueError(
-                f"targets must be in [0, {self.config.vocab_size}) or ignore_index, got {bad}"
-            )
-        return targets2.astype(np.int64, copy=False)
-
-    # ---------------------------------------------------- the block: forward, then backward
-
-    def _block_forward(
-        self, i: int, x: np.ndarray, kv: tuple[np.ndarray, np.ndarray] | None = None,
-        n_past: int = 0, tap: Tap | None = None,
-    ) -> tuple[np.ndarray, BlockCache]:
-        """One pre-LayerNorm residual block: attention, then the MLP, each added to x.
-
-        Every hook point of the block passes through ``tap(name, value)`` (the identity
-        when nothing is hooked). ``kv`` and ``n_past`` are for decoding with a key/value
-        cache (:func:`minigpt.generation.decode`): see :meth:`_attention`.
-        """
-        p, b = self.params, f"blocks.{i}."
-        t = no_tap if tap is None else tap
-        x = t(b + "resid_pre", x)
-        h, ln1 = layernorm_forward(x, p[b + "ln1.gain"], p[b + "ln1.bias"])
-        a, attn = self._attention(i, h, kv, n_past, prefixed(tap, b + "attn."))
-        a = t(b + "attn_out", a)
-        x = t(b + "resid_mid", x + a)  # residual: attention's output is added to the stream
-        h, ln2 = layernorm_forward(x, p[b + "ln2.gain"], p[b + "ln2.bias"])
-        m, mlp = mlp_forward(h, p[b + "mlp.w_up"], p[b + "mlp.b_up"], p[b + "mlp.w_down"],
-                             p[b + "mlp.b_down"], self.config.activation,
-                             tap=prefixed(tap, b + "mlp."))
-        m = t(b + "mlp_out", m)
-        x = t(b + "resid_post", x + m)  # residual: the MLP's output is added to the stream
-        return x, BlockCache(ln1, attn, ln2, mlp)
-
-    def _block_backward(
-        self, i: int, dx: np.ndarray, cache: BlockCache, grads: dict[str, np.ndarray],
-        act_grads: dict[str, np.ndarray] | None = None,
-    ) -> np.ndarray:
-        """Backward through block i; writes its parameter gradients into ``grads`` and,
-        when given, the residual-stream gradients into ``act_grads``."""
-        b = f"blocks.{i}."
-        if act_grads is not None:  # x_out = x_mid + m: both receive dx unchanged
-            act_grads[b + "resid_post"] = act_grads[b + "mlp_out"] = dx
-        # fwd: x_out = x_mid + mlp(ln2(x_mid))
-        dh, grads[b + "mlp.w_up"], grads[b + "mlp.b_up"], grads[b + "mlp.w_down"], \
-            grads[b + "mlp.b_down"] = mlp_backward(dx, cache.mlp)
-        dx_branch, grads[b + "ln2.gain"], grads[b + "ln2.bias"] = layernorm_backward(dh, cache.ln2)
-        dx = dx + dx_branch  # the residual splits the gradient: straight path + MLP path
-        if act_grads is not None:
-            act_grads[b + "resid_mid"] = act_grads[b + "attn_out"] = dx
-        # fwd: x_mid = x_in + attn(ln1(x_in))
-        dh, grads[b + "attn.w_qkv"], grads[b + "attn.b_qkv"], grads[b + "attn.w_out"], \
-            grads[b + "attn.b_out"] = attention_backward(dx, cache.attn)
-        dx_branch, grads[b + "ln1.gain"], grads[b + "ln1.bias"] = layernorm_backward(dh, cache.ln1)
-        dx = dx + dx_branch  # straight path + attention path
-        if act_grads is not None:
-            act_grads[b + "resid_pre"] = dx
-        return dx
-
-    def _attention(
-        self, i: int, h: np.ndarray, kv: tuple[np.ndarray, np.ndarray] | None, n_past: int,
-        tap: Tap | None,
-    ) -> tuple[np.ndarray, Any]:
-        """Block i's attention over the whole sequence h (B, T, C), keeping its cache; or,
-        with ``kv`` (this layer's key and value caches), over the ``n_past`` cached positions
-        and the new ones, which it appends (no backward cache then)."""
-        p, cfg, b = self.params, self.config, f"blocks.{i}.attn."
-        w = (p[b + "w_qkv"], p[b + "b_qkv"], p[b + "w_out"], p[b + "b_out"])
-        if kv is None:
-            return attention_forward(h, *w, cfg.n_head, cfg.layer_window(i), tap=tap)
-        return attention_decode(h, *w, cfg.n_head, *kv, n_past, cfg.layer_window(i)), None
-
     # --------------------------------------------------- the model: forward, backward, loss
 
     def _forward(
@@ -296,7 +177,7 @@ class GPT:
         x = t("embed", tok + p["pos_emb"][:T])  # (B, T, C), positions broadcast over the batch
         blocks = []
         for i in range(self.config.n_layer):
-            x, cache = self._block_forward(i, x, tap=tap)
+            x, cache = block_forward(p, self.config, i, x, tap=tap)
             if keep:
                 blocks.append(cache)
         h, ln_f = layernorm_forward(x, p["ln_f.gain"], p["ln_f.bias"])
@@ -341,7 +222,7 @@ class GPT:
         """
         squeeze = np.ndim(idx) == 1
         tap = None if not hooks else make_tap(self, hooks, {}, ())
-        idx2 = self._check_idx(idx)
+        idx2 = check_idx(idx, self.config.vocab_size, self.config.n_ctx)
         k = check_logits_to_keep(logits_to_keep, idx2.shape[1])
         logits, _ = self._forward(idx2, keep=False, tap=tap, logits_to_keep=k)
         return logits[0] if squeeze else logits
@@ -376,7 +257,7 @@ class GPT:
         # fwd: h = ln_f(x)
         dx, grads["ln_f.gain"], grads["ln_f.bias"] = layernorm_backward(dh, cache.ln_f)
         for i in reversed(range(self.config.n_layer)):
-            dx = self._block_backward(i, dx, cache.blocks[i], grads, act_grads)
+            dx = block_backward(i, dx, cache.blocks[i], grads, act_grads)
         if act_grads is not None:
             act_grads["embed"] = dx
         # fwd: x = tok_emb[idx] + pos_emb[:T]
@@ -415,8 +296,8 @@ class GPT:
             For a target outside ``[0, vocab_size)`` that is not ``ignore_index``, or
             targets of another shape than ``idx``.
         """
-        idx2 = self._check_idx(idx)
-        targets2 = self._check_targets(targets, idx, idx2, ignore_index)
+        idx2 = check_idx(idx, self.config.vocab_size, self.config.n_ctx)
+        targets2 = check_targets(targets, idx, idx2, self.config.vocab_size, ignore_index)
         logits, cache = self._forward(idx2, keep=True)
         loss, ce_cache = cross_entropy_forward(logits, targets2, ignore_index)
         dlogits = cross_entropy_backward(1.0, ce_cache)

@@ -374,3 +374,25 @@ def test_facts_edit_passes_token_and_prefixes_to_rome(facts_checkpoint, tmp_path
     code, _, err = shell("facts", "edit", "--checkpoint", path, *ITALY, "--new", "Paris",
                          "--out", tmp_path / "y.safetensors", "--token", "first")
     assert code == 2 and "invalid choice" in err
+
+
+def test_both_stories_write_the_same_figures_the_athletes_one_adds_the_sweep(tmp_path):
+    """One writer of the story's PNG files: the traces, the lens, and the sweep if given."""
+    pytest.importorskip("matplotlib")
+    from minigpt import GPT, GPTConfig
+    from minigpt.cli.story import _write_plots
+    from minigpt.data import load_facts
+    from minigpt.facts import facts_dataset, interference_sweep
+    from minigpt.interp import causal_trace, logit_lens
+
+    tok, _, _ = facts_dataset()
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, n_ctx=8, n_layer=2, n_head=2, d_model=8))
+    trace, lens = causal_trace(model, tok, n_samples=2), logit_lens(model, tok, templates=0)
+    names = [f"tracing_{kind}.png" for kind in trace.kinds] + ["logit_lens.png"]
+    own = _write_plots(tmp_path / "own", trace, lens)
+    assert own == [str(tmp_path / "own" / n) for n in names]
+    rows = interference_sweep(load_facts()[:4], widths=(16,), n_facts_list=(2, 4))
+    athletes = _write_plots(tmp_path / "athletes", trace, lens, rows)
+    assert athletes == [str(tmp_path / "athletes" / n) for n in
+                        [*names, "superposition_sweep.png"]]
+    assert all((tmp_path / "athletes" / n).stat().st_size > 0 for n in names)

@@ -80,6 +80,19 @@ def test_re_exported_names_are_the_same_objects():
     assert tokenizers.GPT2Tokenizer is bpe.GPT2Tokenizer
     assert model.BLOCK_HOOK_POINTS is hooks.BLOCK_HOOK_POINTS
     assert model.NonFiniteError is generation.NonFiniteError
+    from minigpt import block
+    for name in ("BlockCache", "no_tap", "prefixed"):  # the block's pieces, moved out of model
+        assert getattr(model, name) is getattr(block, name)
+    assert hooks.Tap is block.Tap
+
+
+def test_the_fact_edits_base_pieces_stay_importable_from_edit():
+    from minigpt import facts
+    from minigpt.facts import edit, edit_report, memit, rank_one, rome
+    assert edit.rank_one_update is rank_one.rank_one_update is facts.rank_one_update
+    assert edit.EditResult is edit_report.EditResult is facts.EditResult
+    assert edit.EditReport is edit_report.EditReport is facts.EditReport
+    assert edit.rome_edit is rome.rome_edit and edit.memit_edit is memit.memit_edit
 
 
 def test_one_definition_of_the_activations():

@@ -54,6 +54,7 @@ def _make_folder(path: str, flag: str) -> None:
 
 
 def _check_plots(plots: str | None) -> None:
+    """For ``--plots DIR``: matplotlib is there and the folder takes files, before the work."""
     if plots is None:
         return
     try:
@@ -79,6 +80,15 @@ def _load_model(path: str) -> tuple[Any, Any]:
     except (TypeError, AttributeError) as e:
         raise UserError(f"cannot use the checkpoint {path}: {e}") from e
 
+
+
+def _load_model_with_tokenizer(path: str) -> tuple[Any, Any]:
+    """:func:`_load_model` for a command that reads text: a checkpoint without a
+    tokenizer is refused in one line."""
+    model, tokenizer = _load_model(path)
+    if tokenizer is None:
+        raise UserError(f"checkpoint {path} stores no tokenizer")
+    return model, tokenizer
 
 def _encode(tokenizer: Any, text: str, what: str, advice: str) -> np.ndarray:
     """``tokenizer.encode(text)``, with unknown characters or words named in the user's
@@ -155,9 +165,7 @@ def _load_any(args: argparse.Namespace) -> _Loaded:
         return _Loaded(model, tokenizer, args.hf_dir, True, {})
     from ..checkpoint import load_checkpoint
 
-    model, tokenizer = _load_model(args.checkpoint)
-    if tokenizer is None:
-        raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+    model, tokenizer = _load_model_with_tokenizer(args.checkpoint)
     return _Loaded(model, tokenizer, args.checkpoint, False,
                    load_checkpoint(args.checkpoint).extra or {})
 

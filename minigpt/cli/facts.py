@@ -16,8 +16,19 @@ from typing import Any
 
 from ..tables import jsonable
 from . import facts_edit, facts_trace
-from .common import (UserError, _HelpFormatter, _check_plots, _load_model, _make_folder,
+from .common import (_HelpFormatter, _check_plots, _load_model, _load_model_with_tokenizer,
                      _read_facts)
+
+
+def _print_story(story: Any, as_json: bool) -> int:
+    """Print a story (either kind): one JSON object, or its text and the figures written."""
+    if as_json:
+        print(json.dumps(jsonable(story.to_dict())))
+    else:
+        print(story.to_text())
+        for path in story.plots:
+            print(f"wrote {path}")
+    return 0
 
 
 def _cmd_facts(args: argparse.Namespace) -> int:
@@ -25,31 +36,18 @@ def _cmd_facts(args: argparse.Namespace) -> int:
     from .story import parse_edit, run_facts_story
 
     if args.checkpoint:
-        model, tokenizer = _load_model(args.checkpoint)
-        if tokenizer is None:
-            raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+        model, tokenizer = _load_model_with_tokenizer(args.checkpoint)
     else:
         if not args.json:
             print("No --checkpoint given: training the demo model first.", file=sys.stderr)
         model, tokenizer, _ = train_facts_model(progress=not args.no_progress and not args.json)
     if args.edit is not None:
         parse_edit(args.edit, tokenizer)  # fail in one line before the long analysis
-    plots = args.plots
-    if plots is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError as e:
-            raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
-        _make_folder(plots, "--plots")
+    _check_plots(args.plots)
     story = run_facts_story(model, tokenizer, edit=args.edit, n_edits=args.n_edits,
-                            plots_dir=plots, trace_samples=args.trace_samples, seed=args.seed)
-    if args.json:
-        print(json.dumps(jsonable(story.to_dict())))
-    else:
-        print(story.to_text())
-        for path in story.plots:
-            print(f"wrote {path}")
-    return 0
+                            plots_dir=args.plots, trace_samples=args.trace_samples,
+                            seed=args.seed)
+    return _print_story(story, args.json)
 
 
 def _cmd_facts_story(args: argparse.Namespace) -> int:
@@ -70,9 +68,7 @@ def _cmd_facts_story(args: argparse.Namespace) -> int:
     from .file_story import parse_subject_edit, run_facts_file_story
 
     if args.checkpoint:
-        model, tokenizer = _load_model(args.checkpoint)
-        if tokenizer is None:
-            raise UserError(f"checkpoint {args.checkpoint} stores no tokenizer")
+        model, tokenizer = _load_model_with_tokenizer(args.checkpoint)
     else:
         if not args.json:
             print(f"No --checkpoint given: training a model on {args.facts} first.",
@@ -85,13 +81,7 @@ def _cmd_facts_story(args: argparse.Namespace) -> int:
     story = run_facts_file_story(model, tokenizer, facts, edit=args.edit, n_edits=args.n_edits,
                                  plots_dir=args.plots, trace_samples=args.trace_samples,
                                  seed=args.seed)
-    if args.json:
-        print(json.dumps(jsonable(story.to_dict())))
-    else:
-        print(story.to_text())
-        for path in story.plots:
-            print(f"wrote {path}")
-    return 0
+    return _print_story(story, args.json)
 
 
 # ---------------------------------------------------------------------- the parsers

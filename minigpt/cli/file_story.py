@@ -16,10 +16,9 @@ from ..data import FactPrompt, load_text
 from ..facts import evaluate_edits, rome_edit
 from ..facts.own_facts import fact_sentences
 from ..interp import (ablation_sweep, causal_trace, logit_lens, neuron_effects,
-                      plot_causal_trace, plot_logit_lens, recall_by_template, score_facts)
+                      recall_by_template, score_facts)
 from ..model import GPT
-from ..runtime.atomic import save_png
-from .story import FactsStory
+from .story import FactsStory, _write_plots
 
 
 def parse_subject_edit(text: str, facts: Sequence[FactPrompt]) -> tuple[FactPrompt, str]:
@@ -125,26 +124,6 @@ def _corpus(tokenizer: Any, facts: Sequence[FactPrompt]) -> str | None:
         return None
     except ValueError:
         return "".join(fact_sentences(facts))
-
-
-def _write_plots(folder: Path, trace: Any, lens: Any) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in trace.kinds:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        plot_causal_trace(trace, kind, ax=ax)
-        written.append(save_png(fig, folder / f"tracing_{kind}.png"))
-        plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    plot_logit_lens(lens, ax=ax)
-    written.append(save_png(fig, folder / "logit_lens.png"))
-    plt.close(fig)
-    return written
 
 
 __all__ = ["parse_subject_edit", "run_facts_file_story"]

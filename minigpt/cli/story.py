@@ -176,23 +176,25 @@ def run_facts_story(
     return story
 
 
-def _write_plots(folder: Path, trace: Any, lens: Any, rows: Any) -> list[str]:
+def _write_plots(folder: Path, trace: Any, lens: Any, rows: Any = None) -> list[str]:
+    """The story's figures as PNG files in ``folder``: the causal trace of each kind, the
+    logit lens and, given the hand-built MLP's sweep ``rows``, the superposition sweep.
+    Returns their paths, in that order."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..facts import plot_sweep
+    drawings = [(f"tracing_{kind}", lambda ax, kind=kind: plot_causal_trace(trace, kind, ax=ax))
+                for kind in trace.kinds]
+    drawings.append(("logit_lens", lambda ax: plot_logit_lens(lens, ax=ax)))
+    if rows is not None:
+        from ..facts import plot_sweep
 
+        drawings.append(("superposition_sweep", lambda ax: plot_sweep(rows, ax=ax)))
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind in trace.kinds:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        plot_causal_trace(trace, kind, ax=ax)
-        written.append(save_png(fig, folder / f"tracing_{kind}.png"))
-        plt.close(fig)
-    for name, draw in (("logit_lens", lambda ax: plot_logit_lens(lens, ax=ax)),
-                       ("superposition_sweep", lambda ax: plot_sweep(rows, ax=ax))):
+    for name, draw in drawings:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         draw(ax)
         written.append(save_png(fig, folder / f"{name}.png"))

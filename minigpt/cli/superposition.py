@@ -14,7 +14,7 @@ from typing import Any
 
 from ..runtime.atomic import save_png
 from ..tables import jsonable
-from .common import UserError, _load_model, _make_folder
+from .common import _check_plots, _load_model
 
 
 def _perpendicular(args: argparse.Namespace) -> tuple[dict[str, Any], str, list[Any]]:
@@ -102,14 +102,7 @@ SUPERPOSITION_EXPERIMENTS: dict[str, Callable[[argparse.Namespace], Any]] = {
 
 
 def _cmd_superposition(args: argparse.Namespace) -> int:
-    if args.plots:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-        except ImportError as e:
-            raise UserError("--plots needs matplotlib: pip install 'minigpt[plot]'") from e
-        _make_folder(args.plots, "--plots")
+    _check_plots(args.plots or None)  # an empty --plots '' writes none, as no flag
     result, text, figures = SUPERPOSITION_EXPERIMENTS[args.experiment](args)
     written = []
     for name, fig in figures:

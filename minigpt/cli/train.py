@@ -21,8 +21,8 @@ from ..config import GPTConfig
 from ..facts.own_facts import BPE_MERGES, FACTS_STEPS
 from ..tables import jsonable
 from ..tokenizers import MAX_SHOWN, PIECE_NOUNS
-from .common import (UserError, _check_writable, _encode, _load_model, _positive_int,
-                     _read_corpus, _read_facts)
+from .common import (UserError, _check_writable, _encode, _load_model_with_tokenizer,
+                     _positive_int, _read_corpus, _read_facts)
 
 # The settings of a new run where no flag gives them (a resumed run keeps its own).
 TRAIN_DEFAULTS = dict(steps=1000, batch_size=32, lr=3e-3, eval_every=100, checkpoint_every=0,
@@ -135,9 +135,7 @@ def _resumed_run(args: argparse.Namespace) -> _Run:
     from ..checkpoint import load_checkpoint
 
     path = args.resume
-    model, tokenizer = _load_model(path)
-    if tokenizer is None:
-        raise UserError(f"checkpoint {path} stores no tokenizer")
+    model, tokenizer = _load_model_with_tokenizer(path)
     cfg = model.config
     conflicts = [f"--{name.replace('_', '-')} {getattr(args, name)} (the checkpoint has "
                  f"{getattr(cfg, name)})" for name in SHAPE_DEFAULTS
@@ -379,6 +377,12 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     """The flags of ``minigpt train``."""
     on_resume = "; with --resume, the checkpoint's"
     d = TRAIN_DEFAULTS
+
+    def setting(name: str, kind: type, what: str) -> None:
+        """The flag of a run's setting: ``None`` unless given (a resumed run keeps its own)."""
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                       help=f"{what} (default: {d[name]}{on_resume})")
+
     p.add_argument("--corpus", default=None, metavar="facts|text|FILE",
                    help="what to train on: 'facts' (the athletes), 'text' (Macbeth) or a UTF-8 "
                         "text file (default: facts; with --resume, the checkpoint's)")
@@ -403,11 +407,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
                    help=f"total optimizer steps, counted from the start of the run; "
                         f"{FACTS_STEPS} for a new --facts run (default: {d['steps']}"
                         f"{on_resume})")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help=f"windows of --n-ctx tokens per step (default: {d['batch_size']}"
-                        f"{on_resume})")
-    p.add_argument("--lr", type=float, default=None,
-                   help=f"peak learning rate (default: {d['lr']}{on_resume})")
+    setting("batch_size", int, "windows of --n-ctx tokens per step")
+    setting("lr", float, "peak learning rate")
     p.add_argument("--warmup", type=int, default=None,
                    help=f"linear warmup steps (default: a tenth of --steps, at most "
                         f"{MAX_WARMUP}{on_resume})")
@@ -426,18 +427,14 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local-window", type=int, default=None,
                    help=f"band width of the banded layers, in tokens "
                         f"(default: {SHAPE_DEFAULTS['local_window']}; {kept})")
-    p.add_argument("--eval-every", type=int, default=None,
-                   help=f"evaluate every this many steps, 0 never (default: {d['eval_every']}"
-                        f"{on_resume})")
+    setting("eval_every", int, "evaluate every this many steps, 0 never")
     p.add_argument("--eval-fraction", type=float, default=None,
                    help=f"hold out this last part of the corpus for evaluation, in [0, 1); 0 "
                         f"evaluates on the training text (default: "
                         f"{EVAL_FRACTION} for text and files, 0 for facts{on_resume})")
-    p.add_argument("--checkpoint-every", type=int, default=None,
-                   help=f"also save every this many steps, 0 only at the end and on Ctrl-C "
-                        f"(default: {d['checkpoint_every']}{on_resume})")
-    p.add_argument("--seed", type=int, default=None,
-                   help=f"seed of the weights and batches (default: {d['seed']}{on_resume})")
+    setting("checkpoint_every", int, "also save every this many steps, 0 only at the end and on "
+            "Ctrl-C")
+    setting("seed", int, "seed of the weights and batches")
     p.add_argument("--data-parallel", action="store_true",
                    help="split each batch between two threads (same gradients; faster at "
                         "larger shapes on two free cores, see the Performance page)")

@@ -3,22 +3,12 @@ recall, and rank-one edits of what it knows."""
 
 from .athlete_recall import RecallResult, fact_recall, next_token_logits, sport_token_ids
 from .demo import DEMO_SETTINGS, DEMO_SHAPE, facts_dataset, load_model, train_facts_model
-from .edit import (
-    EditOutcome,
-    EditReport,
-    EditResult,
-    edit_fact,
-    evaluate_edits,
-    finetune_edit,
-    finetune_fact,
-    key_covariance,
-    memit_edit,
-    mlp_key_covariance,
-    rank_one_update,
-    rome_edit,
-    solve_value,
-    subject_key,
-)
+from .edit import edit_fact, evaluate_edits, finetune_fact, key_covariance, solve_value, subject_key
+from .edit_outcome import EditOutcome
+from .edit_report import EditReport, EditResult
+from .memit import memit_edit
+from .rank_one import rank_one_update
+from .rome import finetune_edit, mlp_key_covariance, rome_edit
 from .handbuilt import (
     BreakingPoint,
     FactMLP,

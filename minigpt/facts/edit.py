@@ -15,7 +15,6 @@ to the residual stream there. To make "Michael Jordan plays golf" true:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,14 @@ from ..model import GPT
 from ..optim import AdamW
 from .athlete_recall import fact_recall
 from .demo import facts_dataset
+from .edit_eval import evaluate_fact_edits
+from .edit_report import EditReport, EditResult
+from .rank_one import rank_one_update
+
+# The general editors stay importable from here too (``minigpt.facts.edit.rome_edit``).
+from .edit_outcome import EditOutcome  # noqa: F401
+from .memit import memit_edit  # noqa: F401
+from .rome import finetune_edit, mlp_key_covariance, rome_edit  # noqa: F401
 
 IGNORE = -1  # target id for positions whose prediction does not count
 
@@ -130,141 +137,6 @@ def solve_value(model: GPT, tokenizer: Any, fact: Fact, new_sport: str, layer: i
             break
         optimizer.step({"v": grad / len(batches)})
     return state["v"]
-
-
-def rank_one_update(w_down: np.ndarray, b_down: np.ndarray, key: np.ndarray, value: np.ndarray,
-                    C: np.ndarray) -> np.ndarray:
-    """The new down-projection that maps ``key`` to ``value``, changed in rank one.
-
-    Parameters
-    ----------
-    w_down : ndarray, shape (C_model, F)
-    b_down : ndarray, shape (C_model,)
-    key : ndarray, shape (F,)
-    value : ndarray, shape (C_model,)
-    C : ndarray, shape (F, F)
-        Key covariance (symmetric positive definite).
-
-    Returns
-    -------
-    ndarray, shape (C_model, F)
-
-    Notes
-    -----
-    Minimizing :math:`\\sum_j \\|W' k_j - W k_j\\|^2` over the corpus keys subject to
-    :math:`W' k^* + b = v^*` gives
-
-    .. math:: W' = W + \\frac{(v^* - W k^* - b)\\,(C^{-1} k^*)^T}{k^{*T} C^{-1} k^*}
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> W, k, v = rng.standard_normal((3, 5)), rng.standard_normal(5), rng.standard_normal(3)
-    >>> W2 = rank_one_update(W, np.zeros(3), k, v, np.eye(5))
-    >>> bool(np.allclose(W2 @ k, v)), int(np.linalg.matrix_rank(W2 - W))
-    (True, 1)
-    """
-    c_inv_k = np.linalg.solve(C, key)  # (F,) C^-1 k*
-    residual = value - (w_down @ key + b_down)  # (C_model,) what the memory must add
-    return w_down + np.outer(residual, c_inv_k) / (key @ c_inv_k)
-
-
-@dataclass
-class EditResult:
-    """One fact edit and how it went.
-
-    ``fact`` is an athlete's :class:`~minigpt.data.Fact` (:func:`edit_fact`) or a
-    :class:`~minigpt.data.FactPrompt`; ``paraphrase`` is NaN for a fact without paraphrases.
-    """
-
-    fact: Any
-    new_answer: str
-    method: str
-    efficacy: bool  # the edited prompt now prefers the new answer
-    paraphrase: float  # share of the paraphrases (other templates) that answer it
-    specificity: float  # share of the other facts, right before, still right
-    delta_norm: float  # Frobenius norm of the change to w_down
-
-    @property
-    def new_sport(self) -> str:
-        """The new answer (the athletes' name for it)."""
-        return self.new_answer
-
-    @property
-    def subject(self) -> str:
-        """The person's name or the fact's subject."""
-        return self.fact.name if isinstance(self.fact, Fact) else self.fact.subject
-
-    @property
-    def old_answer(self) -> str:
-        """The answer before the edit."""
-        return self.fact.sport if isinstance(self.fact, Fact) else self.fact.answer
-
-
-def _mean(values: list[float]) -> float:
-    """The mean of the values that are not NaN (NaN when none is)."""
-    kept = [v for v in values if not np.isnan(v)]
-    return float(np.mean(kept)) if kept else float("nan")
-
-
-@dataclass
-class EditReport:
-    """Many edits, each from the unedited model (or one batch of MEMIT edits).
-
-    Attributes
-    ----------
-    layer : int
-        The layer edited (the last one of MEMIT's range).
-    position : str
-        Where the key is read: "subject" (its last token) or "last" (athletes only).
-    edits : list of EditResult
-    rule : str
-        How efficacy was decided.
-    """
-
-    layer: int
-    position: str = "subject"
-    edits: list[EditResult] = field(default_factory=list)
-    rule: str = "the first template answers the new sport (greedy)"
-
-    @property
-    def methods(self) -> list[str]:
-        """The methods of the edits, in order of first appearance."""
-        return list(dict.fromkeys(e.method for e in self.edits))
-
-    def summary(self, method: str) -> dict[str, float]:
-        """Mean efficacy, paraphrase success and specificity of one method's edits."""
-        rows = [e for e in self.edits if e.method == method]
-        return {"efficacy": float(np.mean([e.efficacy for e in rows])),
-                "paraphrase": _mean([e.paraphrase for e in rows]),
-                "specificity": _mean([e.specificity for e in rows]),
-                "mean_delta_norm": float(np.mean([e.delta_norm for e in rows])),
-                "n": len(rows)}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: the layer, each method's summary and every edit (NaN as None)."""
-        def clean(value: Any) -> Any:
-            return None if isinstance(value, float) and np.isnan(value) else value
-        return {"layer": self.layer, "position": self.position, "rule": self.rule,
-                "summary": {m: {k: clean(v) for k, v in self.summary(m).items()}
-                            for m in self.methods},
-                "edits": [{"person": e.subject, "old": e.old_answer, "new": e.new_answer,
-                           "method": e.method, "efficacy": bool(e.efficacy),
-                           "paraphrase": clean(float(e.paraphrase)),
-                           "specificity": clean(float(e.specificity)),
-                           "delta_norm": float(e.delta_norm)} for e in self.edits]}
-
-    def to_table(self) -> str:
-        """One line per method: how many edits took, generalized and left others alone
-        (at most 86 columns)."""
-        lines = [f"{'method':<10} {'edits':>5} {'efficacy':>9} {'paraphrase':>10} "
-                 f"{'specificity':>11} {'|dW|':>7}"]
-        for method in self.methods:
-            s = self.summary(method)
-            para = "-" if np.isnan(s["paraphrase"]) else f"{s['paraphrase']:.1%}"
-            lines.append(f"{method:<10} {s['n']:>5} {s['efficacy']:>9.1%} {para:>10} "
-                         f"{s['specificity']:>11.1%} {s['mean_delta_norm']:>7.2f}")
-        return "\n".join(lines)
 
 
 def _score(model: GPT, tokenizer: Any, fact: Fact, new_sport: str, others: list[Fact],
@@ -383,9 +255,3 @@ def evaluate_edits(model: GPT, tokenizer: Any, facts: Any = None, n_edits: int =
         return _evaluate_athlete_edits(model, tokenizer, athlete_layer, n_edits, **options)
     return evaluate_fact_edits(model, tokenizer, facts, n_edits, method, layer, seed, **options)
 
-
-# The general edits build on rank_one_update above (rome imports it from here).
-from .edit_outcome import EditOutcome  # noqa: E402
-from .rome import finetune_edit, mlp_key_covariance, rome_edit  # noqa: E402
-from .memit import memit_edit  # noqa: E402
-from .edit_eval import evaluate_fact_edits  # noqa: E402

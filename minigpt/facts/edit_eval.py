@@ -24,8 +24,8 @@ from ..data import FactPrompt
 from ..interp import score_facts
 from ..interp.prompts import check_choice, check_int, check_model
 from ..model import GPT
-from .edit import EditReport, EditResult
 from .edit_outcome import METHODS
+from .edit_report import EditReport, EditResult
 from .memit import MEMIT_SPAN, memit_edit
 from .rome import corpus_ids, finetune_edit, mlp_key_covariance, rome_edit, trace_layer
 

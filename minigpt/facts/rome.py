@@ -39,8 +39,8 @@ from ..interp.encoding import IGNORE_INDEX, EncodedFact
 from ..interp.prompts import check_choice, check_int, check_model
 from ..model import GPT
 from ..optim import AdamW
-from .edit import rank_one_update
 from .edit_outcome import EditOutcome
+from .rank_one import rank_one_update
 
 COV_TOKENS = 8192  # corpus tokens the key covariance reads by default
 COV_BATCH = 16  # windows of the corpus per forward pass while streaming the covariance

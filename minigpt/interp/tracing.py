@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..block import block_forward
 from ..model import GPT
 from .encoding import EncodedFact, encode_facts, is_athletes, token_labels
 from .lens import decode_residual
@@ -105,7 +106,8 @@ def _trace_group(model: GPT, group: FactGroup, noise: np.ndarray, kinds: list[st
     corrupt_in = []
     for i in range(L):
         corrupt_in.append(x)
-        x, _ = model._block_forward(i, x, (kv[i][0][:R], kv[i][1][:R]), 0)  # fills kv rows :R
+        rows = (kv[i][0][:R], kv[i][1][:R])  # the caches' first R rows: filled here
+        x, _ = block_forward(p, model.config, i, x, rows, 0)
     for k_cache, v_cache in kv:  # every kind's rows start from the same corrupted cache
         k_cache[R:], v_cache[R:] = np.tile(k_cache[:R], (K - 1, 1, 1, 1)), \
             np.tile(v_cache[:R], (K - 1, 1, 1, 1))
@@ -135,7 +137,7 @@ def _trace_group(model: GPT, group: FactGroup, noise: np.ndarray, kinds: list[st
 
             h = np.tile(corrupt_in[start][:, t:], (K, 1, 1))  # (K*R, T' - t, C)
             for i in range(start, L):
-                h, _ = model._block_forward(i, h, kv[i], t, tap=restore)
+                h, _ = block_forward(p, model.config, i, h, kv[i], t, tap=restore)
             p_run = _p_answer(model, h[:, h.shape[1] - k:], all_answers)  # (K*R,)
             p_restored[:, layer, t] = p_run.reshape(K, S, n).mean(axis=1)
     p_corrupt = p_corrupt.mean(axis=0)  # (n,)

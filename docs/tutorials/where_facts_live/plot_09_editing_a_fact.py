@@ -44,14 +44,15 @@ everyone else keep their sport?
 # The code
 # --------
 #
-# .. literalinclude:: /../minigpt/facts/edit.py
+# .. literalinclude:: /../minigpt/facts/rank_one.py
 #    :pyobject: rank_one_update
 #    :no-docstring:
-#    :caption: minigpt/facts/edit.py
+#    :caption: minigpt/facts/rank_one.py
 #
 # .. literalinclude:: /../minigpt/facts/edit.py
 #    :pyobject: key_covariance
 #    :no-docstring:
+#    :caption: minigpt/facts/edit.py
 #
 # The value is found by putting a free vector :math:`v` in place of the MLP's output with
 # a hook and asking :meth:`minigpt.GPT.activation_grads` for the gradient of the loss with
