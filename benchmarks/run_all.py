@@ -85,6 +85,7 @@ def targets(step_rows: Sequence[dict[str, Any]], peak_rows: Sequence[dict[str, A
         r = _find(step_rows, shape=shape, threads=threads, phase="step")
         ratio = None if r is None else r["ratio"]
         note = "" if r is None else f"fastest runs: {fmt(r.get('ratio_min', float('nan')))}"
+        note += "; data parallel" if r is not None and r.get("data_parallel") else ""
         add(f"step time minigpt / torch, {shape}", f"<= {bound}", ratio,
             None if ratio is None else ratio <= bound, note)
     r = _find(peak_rows, shape="medium", threads=threads)

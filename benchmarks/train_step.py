@@ -4,7 +4,10 @@ For each shape (tiny, small, medium) and thread count, three phases are timed:
 
 * ``forward``: logits for a batch, no gradient kept (``GPT.forward`` / ``torch.no_grad``);
 * ``forward+backward``: the loss and every parameter's gradient;
-* ``step``: forward, backward and an AdamW update, i.e. one training step.
+* ``step``: forward, backward and an AdamW update, i.e. one training step, as
+  :func:`minigpt.train.train` takes it: with more than one thread, the gradients come from
+  :func:`minigpt.train.data_parallel_grads` where :func:`minigpt.train.data_parallel_pays`
+  says so (the table's ``step`` rows name which), from ``loss_and_grads`` otherwise.
 
 Each library runs in a process of its own, and the processes take turns (minigpt, torch,
 minigpt, torch), so that a busy machine slows both alike. Sharing one process would make
@@ -29,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from minigpt import GPT
 from minigpt.allocator import keep_freed_memory
 from minigpt.optim import AdamW
+from minigpt.train import data_parallel_grads, data_parallel_pays
 
 from ._common import (
     ALL_SHAPES,
@@ -64,14 +69,22 @@ HEADERS = ["shape", "threads", "phase", "minigpt ms", "torch ms", "minigpt / tor
            "ratio of fastest runs"]
 
 
-def minigpt_phases(shape: Shape) -> dict[str, Callable[[], Any]]:
+def splits_batch(shape: Shape, n_threads: int | None) -> bool:
+    """Whether train() takes this shape's steps with data_parallel_grads at ``n_threads``
+    BLAS threads (never at one: the user asked for one core)."""
+    return n_threads != 1 and data_parallel_pays(make_model(shape).config, shape.batch,
+                                                 shape.seq)
+
+
+def minigpt_phases(shape: Shape, n_threads: int | None = None) -> dict[str, Callable[[], Any]]:
     """The three timed phases of minigpt for a shape, as functions of no arguments."""
     model = make_model(shape)
     opt = AdamW(model.params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     idx, targets = make_batch(shape)
+    grads_of = data_parallel_grads if splits_batch(shape, n_threads) else GPT.loss_and_grads
 
     def step() -> None:
-        _, grads = model.loss_and_grads(idx, targets)
+        _, grads = grads_of(model, idx, targets)
         opt.step(grads)
 
     return {"forward": lambda: model.forward(idx),
@@ -117,7 +130,8 @@ def worker(library: str, shape: Shape, n: int, repeats: int, attention: str) -> 
     keep_freed_memory()
     torch = import_torch() if library == "torch" else None
     with threads(n, torch):
-        fns = minigpt_phases(shape) if library == "minigpt" else torch_phases(torch, shape, attention)
+        fns = (minigpt_phases(shape, n) if library == "minigpt"
+               else torch_phases(torch, shape, attention))
         return {phase: interleave({phase: fns[phase]}, repeats)[phase].tolist() for phase in PHASES}
 
 
@@ -147,7 +161,9 @@ def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str
                 mine = np.array(t["minigpt"][phase])
                 theirs = np.array(t["torch"][phase]) if torch is not None else np.array([np.nan])
                 m, tt = median_ms(mine), median_ms(theirs)
+                split = phase == "step" and splits_batch(shape, n)
                 rows.append({"shape": shape.name, "threads": thread_label(n), "phase": phase,
+                             "data_parallel": split,
                              "minigpt_ms": m, "torch_ms": tt, "ratio": m / tt,
                              "ratio_min": float(mine.min() / theirs.min())})
     return rows
@@ -156,7 +172,8 @@ def run(shapes: Sequence[Shape], thread_counts: Sequence[int], repeats: dict[str
 def table(rows: Sequence[dict[str, Any]]) -> str:
     """The rows of :func:`run` as a markdown table."""
     return markdown_table(HEADERS, [
-        [r["shape"], r["threads"], r["phase"], fmt(r["minigpt_ms"]), fmt(r["torch_ms"]),
+        [r["shape"], r["threads"], r["phase"] + (" (data parallel)" if r["data_parallel"] else ""),
+         fmt(r["minigpt_ms"]), fmt(r["torch_ms"]),
          fmt(r["ratio"]), fmt(r["ratio_min"])] for r in rows])
 
 

@@ -24,7 +24,8 @@ from .checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from .model import GPT, NonFiniteError, check_token_ids
 from .nn import cross_entropy_forward
 from .optim import AdamW, clip_grad_norm, lr_at
-from .threads import blas_threads, check_thread_count
+from .config import GPTConfig, count_params
+from .threads import blas_threads, check_thread_count, threadpoolctl_available, usable_cpus
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped :func:`train` between two steps.
@@ -80,11 +81,11 @@ class TrainSettings:
         state's loss is finite.
     seed : int
         Seeds the batch sampling.
-    data_parallel : bool
+    data_parallel : bool or None
         Compute each step's gradients with :func:`data_parallel_grads`: the batch split
-        between two Python threads, the same loss and gradients up to rounding. In one run
-        on an idle 2-core machine it took 0.75x the step time at the benchmark's small
-        shape, 0.93x at medium and 1.69x at tiny (``benchmarks/results/two_threads.md``).
+        between two Python threads, the same loss and gradients up to rounding. ``None``
+        (the default) decides by :func:`data_parallel_pays`: on when it pays, off
+        otherwise; ``True`` or ``False`` forces it.
     """
 
     steps: int = 1000
@@ -99,11 +100,11 @@ class TrainSettings:
     eval_batches: int = 4
     checkpoint_every: int = 0
     seed: int = 0
-    data_parallel: bool = False
+    data_parallel: bool | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.data_parallel, bool):
-            raise TypeError(f"data_parallel must be a bool, got "
+        if self.data_parallel is not None and not isinstance(self.data_parallel, bool):
+            raise TypeError(f"data_parallel must be a bool or None, got "
                             f"{type(self.data_parallel).__name__}")
         for name in ("steps", "batch_size", "eval_batches"):
             value = getattr(self, name)
@@ -311,6 +312,8 @@ def train(
     eval_starts = train_starts if val_data is None else window_starts(len(eval_data), block_size)
 
     optimizer = AdamW(model.params, lr=settings.lr, weight_decay=settings.weight_decay)
+    parallel = (data_parallel_pays(cfg, settings.batch_size, block_size)
+                if settings.data_parallel is None else settings.data_parallel)
     rng = np.random.default_rng(settings.seed)
     step = 0
     if resume is not None:
@@ -351,7 +354,7 @@ def train(
     try:
         while step < last:
             x, y = get_batch(data, train_starts, settings.batch_size, block_size, rng)
-            loss, grads = (data_parallel_grads(model, x, y) if settings.data_parallel
+            loss, grads = (data_parallel_grads(model, x, y) if parallel
                            else model.loss_and_grads(x, y))
             norm = clip_grad_norm(grads, settings.grad_clip)
             if not (np.isfinite(loss) and np.isfinite(norm)):
@@ -436,6 +439,56 @@ def _progress_bar(total: int, initial: int, enabled: bool) -> Any:
     return tqdm(total=total, initial=initial, desc="training", unit="step", dynamic_ncols=True)
 
 
+# Splitting a batch between threads costs a fixed time per step (a thread started, the
+# halves' gradients added, numpy's small calls taking turns for the interpreter), which pays
+# back only once the step's matrix products are large. In processes of their own on an idle
+# 2-core machine, the split took 1.2-1.7x the time of one thread's step at 0.19-0.37 GFLOP per
+# step, 0.85-0.9x at 1.3 GFLOP, 0.56-0.8x at 2.7-2.9 GFLOP and 0.75-0.96x at 5.5-70 GFLOP.
+DATA_PARALLEL_MIN_FLOPS = 2e9  # the step's matrix FLOPs, 6 x parameters x tokens
+DATA_PARALLEL_CPUS = 2  # the machine shape those figures come from
+
+
+def data_parallel_pays(config: GPTConfig, batch_size: int, block_size: int) -> bool:
+    r"""Whether :func:`train` splits each batch between two threads when
+    ``TrainSettings.data_parallel`` is ``None``.
+
+    Parameters
+    ----------
+    config : GPTConfig
+    batch_size, block_size : int
+        Windows per step and tokens per window.
+
+    Returns
+    -------
+    bool
+        True when all of these hold: this process may run on exactly two CPUs (the
+        machine shape where it was measured; with more cores, BLAS's own threads use them
+        all), ``threadpoolctl`` is installed (each thread's BLAS is held to one thread; see
+        :func:`data_parallel_grads`), the batch has two windows or more, and a step's
+        matrix products take at least ``DATA_PARALLEL_MIN_FLOPS`` (2e9):
+
+        .. math:: 6 \, N_{\text{params}} \, B \, T \ge 2 \times 10^9
+
+    Notes
+    -----
+    Splitting costs a fixed time per step, which a large step repays: on an idle 2-core
+    machine it took 1.2-1.7x the time at 0.19-0.37 GFLOP per step, 0.56-0.8x at 2.7-2.9
+    GFLOP and 0.75-0.96x at the benchmarks' small and medium shapes (5.5 and 70 GFLOP).
+    Between 0.4 and 2 GFLOP the gain was small and within the machine's noise, so those
+    steps keep one thread; pass ``data_parallel=True`` to split them anyway.
+
+    Examples
+    --------
+    >>> from minigpt import GPTConfig
+    >>> tiny = GPTConfig(vocab_size=256, n_ctx=32, n_layer=2, n_head=4, d_model=64)
+    >>> data_parallel_pays(tiny, batch_size=8, block_size=32)
+    False
+    """
+    flops = 6 * count_params(config) * batch_size * block_size
+    return (usable_cpus() == DATA_PARALLEL_CPUS and threadpoolctl_available()
+            and batch_size >= 2 and flops >= DATA_PARALLEL_MIN_FLOPS)
+
+
 def data_parallel_grads(
     model: GPT, idx: Any, targets: Any, n_threads: int = 2, ignore_index: int | None = None
 ) -> tuple[float, dict[str, np.ndarray]]:
@@ -483,7 +536,9 @@ def data_parallel_grads(
     whatever BLAS does, now run side by side. While they run, numpy's BLAS is limited to
     one thread (:func:`~minigpt.threads.blas_threads`, process-wide, restored after), so
     the threads do not compete with BLAS's own workers; without ``threadpoolctl`` BLAS
-    keeps its default.
+    keeps its default. Call :func:`~minigpt.allocator.keep_freed_memory` first (the
+    ``minigpt`` command does): otherwise the worker thread's memory goes back to the kernel
+    after every step and is faulted in again.
 
     Whether it is faster depends on the shape and the machine. In one run on two cores
     with nothing else running (``benchmarks/results/two_threads.md``), a training step with
@@ -491,7 +546,8 @@ def data_parallel_grads(
     4.68 / 73.2 / 506 ms with two BLAS threads (PyTorch: 7.62 / 84.0 / 459 ms): 0.75x the
     time at small, 0.93x at medium, 1.69x at tiny. An earlier run on cores loaded by other
     work (load average 7 to 11) found it no faster than one BLAS thread. :func:`train` uses
-    it when asked: ``TrainSettings(data_parallel=True)``, ``minigpt train --data-parallel``.
+    it where :func:`data_parallel_pays` says so, or when asked:
+    ``TrainSettings(data_parallel=True)``, ``minigpt train --data-parallel``.
 
     Examples
     --------

@@ -150,7 +150,7 @@ def test_train_with_data_parallel_follows_the_same_path():
     np.testing.assert_allclose(r1.losses, r0.losses, rtol=1e-10)
     for name, p in serial.params.items():
         np.testing.assert_allclose(parallel.params[name], p, rtol=1e-9, atol=1e-12)
-    with pytest.raises(TypeError, match="data_parallel must be a bool"):
+    with pytest.raises(TypeError, match="data_parallel must be a bool or None"):
         TrainSettings(data_parallel="yes")
 
 
@@ -163,3 +163,74 @@ def test_the_train_command_records_data_parallel(tmp_path):
                          "--data-parallel", "--out", out, "--no-progress")
     assert code == 0, err
     assert load_checkpoint(out).extra["train_settings"]["data_parallel"] is True
+
+
+def test_the_train_command_can_turn_it_off_and_leaves_it_to_train_by_default(tmp_path):
+    from minigpt.checkpoint import load_checkpoint
+    from tests.test_cli import shell
+    recorded = {}
+    for flag in ("--no-data-parallel", None):
+        out = tmp_path / f"{flag}.safetensors"
+        args = ["train", "--steps", "2", "--n-layer", "1", "--d-model", "16", "--n-head", "2",
+                "--n-ctx", "16", "--batch-size", "4", "--out", out, "--no-progress"]
+        code, _, err = shell(*args, *([flag] if flag else []))
+        assert code == 0, err
+        recorded[flag] = load_checkpoint(out).extra["train_settings"]["data_parallel"]
+    assert recorded == {"--no-data-parallel": False, None: None}
+
+
+BIG = GPTConfig(vocab_size=512, n_ctx=128, n_layer=6, n_head=6, d_model=384)  # 70 GFLOP at B 8
+
+
+def pays_on(monkeypatch, cpus, threadpoolctl=True):
+    import minigpt.train as train_module
+    monkeypatch.setattr(train_module, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(train_module, "threadpoolctl_available", lambda: threadpoolctl)
+    return train_module.data_parallel_pays
+
+
+def test_data_parallel_pays_for_large_steps_on_two_cpus(monkeypatch):
+    pays = pays_on(monkeypatch, cpus=2)
+    assert pays(BIG, batch_size=8, block_size=128)
+    tiny = GPTConfig(vocab_size=256, n_ctx=32, n_layer=2, n_head=4, d_model=64)
+    assert not pays(tiny, batch_size=8, block_size=32)  # 0.19 GFLOP: slower split
+    assert not pays(BIG, batch_size=1, block_size=128)  # one window: nothing to split
+
+
+@pytest.mark.parametrize("cpus", [1, 4, 64])
+def test_data_parallel_is_left_off_on_other_machines(monkeypatch, cpus):
+    assert not pays_on(monkeypatch, cpus)(BIG, batch_size=8, block_size=128)
+
+
+def test_data_parallel_needs_threadpoolctl(monkeypatch):
+    assert not pays_on(monkeypatch, 2, threadpoolctl=False)(BIG, batch_size=8, block_size=128)
+
+
+def test_threshold_is_six_params_tokens(monkeypatch):
+    from minigpt import count_params
+    from minigpt.train import DATA_PARALLEL_MIN_FLOPS
+    pays = pays_on(monkeypatch, cpus=2)
+    cfg = GPTConfig(vocab_size=64, n_ctx=64, n_layer=2, n_head=2, d_model=64)
+    per_token = 6 * count_params(cfg)
+    tokens = int(np.ceil(DATA_PARALLEL_MIN_FLOPS / per_token))  # the fewest that reach it
+    assert pays(cfg, batch_size=tokens, block_size=1)
+    assert not pays(cfg, batch_size=tokens - 1, block_size=1)
+
+
+@pytest.mark.parametrize("decided", [False, True])
+def test_train_follows_data_parallel_pays_when_left_to_it(monkeypatch, decided):
+    import minigpt.train as train_module
+    from minigpt.train import TrainSettings, train
+    calls = []
+    monkeypatch.setattr(train_module, "data_parallel_pays", lambda *a: calls.append(a) or decided)
+    split = []
+    real = train_module.data_parallel_grads
+    monkeypatch.setattr(train_module, "data_parallel_grads",
+                        lambda *a, **k: split.append(1) or real(*a, **k))
+    cfg = GPTConfig(vocab_size=16, n_ctx=8, n_layer=1, n_head=2, d_model=8)
+    data = np.random.default_rng(0).integers(0, 16, size=200)
+    settings = TrainSettings(steps=3, batch_size=4, warmup_steps=1, eval_every=0)
+    assert settings.data_parallel is None
+    train(GPT(cfg, seed=0), data, settings, progress=False)
+    assert calls == [(cfg, 4, 8)]
+    assert len(split) == (3 if decided else 0)

@@ -208,7 +208,7 @@ def _train_settings(args: argparse.Namespace, recorded: dict[str, Any],
     given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
              "warmup_steps": args.warmup, "eval_every": args.eval_every,
              "checkpoint_every": args.checkpoint_every, "seed": args.seed,
-             "data_parallel": True if args.data_parallel else None}
+             "data_parallel": args.data_parallel}
     values = {**TRAIN_DEFAULTS, **(defaults or {}),
               **{k: v for k, v in recorded.items() if k in known},
               **{k: v for k, v in given.items() if v is not None}}
@@ -435,9 +435,11 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     setting("checkpoint_every", int, "also save every this many steps, 0 only at the end and on "
             "Ctrl-C")
     setting("seed", int, "seed of the weights and batches")
-    p.add_argument("--data-parallel", action="store_true",
-                   help="split each batch between two threads (same gradients; faster at "
-                        "larger shapes on two free cores, see the Performance page)")
+    p.add_argument("--data-parallel", action=argparse.BooleanOptionalAction, default=None,
+                   help="split each batch between two threads (same gradients up to "
+                        "rounding; default: where it pays, i.e. on two CPUs with "
+                        "threadpoolctl and a step of at least 2e9 FLOPs; see the "
+                        "Performance page)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,6 +47,19 @@ def threadpoolctl_available() -> bool:
     True
     """
     return _controller() is not None
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may run on (its affinity mask where the system has one).
+
+    Examples
+    --------
+    >>> usable_cpus() >= 1
+    True
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def check_thread_count(n: Any, name: str = "n") -> int | None:
