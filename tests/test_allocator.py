@@ -10,29 +10,11 @@ import pytest
 
 from minigpt.allocator import keep_freed_memory
 
-# Allocate and free the same large arrays, as a training step does, and count page faults.
+# Allocate and free the same large arrays, as a training step does, and count page faults:
+# in the main thread, or in a fresh thread each round, as data_parallel_grads's worker (glibc
+# gives such a thread an arena of its own, whose emptied heaps went back to the kernel: about
+# 4,900 faults a round before keep_freed_memory limited the process to one arena).
 CHURN = """
-import resource, sys
-import numpy as np
-from minigpt.allocator import keep_freed_memory
-applied = keep_freed_memory() if sys.argv[1] == "keep" else None
-def churn():
-    a = np.ones((512, 1024), dtype=np.float32)      # 2 MiB
-    b = a * 2.0
-    c = np.exp(b)
-    return float(c[0, 0])
-for _ in range(3):
-    churn()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(20):
-    churn()
-print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-"""
-
-# The same in a fresh thread each round, as data_parallel_grads's worker: glibc gives that
-# thread an arena of its own, whose emptied heaps went back to the kernel (about 4,900 faults
-# a round before keep_freed_memory limited the process to one arena).
-CHURN_IN_THREADS = """
 import resource, sys, threading
 import numpy as np
 from minigpt.allocator import keep_freed_memory
@@ -44,52 +26,41 @@ def churn_in_a_thread():
     worker = threading.Thread(target=churn)
     worker.start()
     worker.join()
+step = churn_in_a_thread if sys.argv[2] == "thread" else churn
 for _ in range(3):
-    churn_in_a_thread()
+    step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(10):
-    churn_in_a_thread()
+    step()
 print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
+FRESH_PAGES = 10 * 40 * 512  # 10 rounds of 40 arrays of 2 MiB, 512 pages each
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
-def run_churn(mode: str, script: str = CHURN) -> tuple[str, int]:
-    proc = subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True,
-                          timeout=120)
+def run_churn(mode: str, where: str) -> tuple[str, int]:
+    proc = subprocess.run([sys.executable, "-c", CHURN, mode, where], capture_output=True,
+                          text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     applied, faults = proc.stdout.split()
     return applied, int(faults)
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt exists only in glibc")
-def test_freed_memory_is_reused_without_page_faults():
-    applied, faults = run_churn("keep")
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_freed_memory_is_reused_without_page_faults(where):
+    applied, faults = run_churn("keep", where)
     assert applied == "True"
-    # 20 rounds of three 2 MiB arrays: 30,000 pages if every array were fresh
-    assert faults < 500, faults
+    assert faults < FRESH_PAGES / 100, faults
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt exists only in glibc")
-def test_the_default_allocator_faults_the_same_loop_in_again():
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_the_default_allocator_faults_the_same_loop_in_again(where):
     # The test above means something only if the default allocator does fault here.
-    _, faults = run_churn("default")
-    assert faults > 5000, faults
-
-
-@pytest.mark.skipif(not GLIBC, reason="mallopt exists only in glibc")
-def test_threads_reuse_freed_memory_too():
-    applied, faults = run_churn("keep", CHURN_IN_THREADS)
-    assert applied == "True"
-    # 10 threads each holding 80 MiB: 204,800 pages if every array were fresh
-    assert faults < 500, faults
-
-
-@pytest.mark.skipif(not GLIBC, reason="mallopt exists only in glibc")
-def test_the_default_allocator_faults_threads_in_again():
-    _, faults = run_churn("default", CHURN_IN_THREADS)
-    assert faults > 50_000, faults
+    _, faults = run_churn("default", where)
+    assert faults > FRESH_PAGES / 4, faults
 
 
 def test_keep_freed_memory_reports_whether_it_applied():
