@@ -140,6 +140,8 @@ class TrainResult:
     seconds : float
         Wall time of the steps.
     tokens_per_second : float
+    data_parallel : bool
+        Whether each step's gradients came from :func:`data_parallel_grads`.
     """
 
     losses: list[float] = field(default_factory=list)
@@ -148,6 +150,7 @@ class TrainResult:
     step: int = 0
     seconds: float = 0.0
     tokens_per_second: float = 0.0
+    data_parallel: bool = False
 
 
 def window_starts(n_tokens: int, block_size: int, starts: np.ndarray | None = None) -> np.ndarray:
@@ -346,7 +349,7 @@ def train(
         saved_at.append(at_step)
 
     last = settings.steps if until is None else min(until, settings.steps)
-    result = TrainResult(start_step=step, step=step)
+    result = TrainResult(start_step=step, step=step, data_parallel=parallel)
     bar = _progress_bar(last, step, progress)
     tokens = settings.batch_size * block_size
     sampler = rng.bit_generator.state  # the sampler as step `step` begins

@@ -234,3 +234,19 @@ def test_train_follows_data_parallel_pays_when_left_to_it(monkeypatch, decided):
     train(GPT(cfg, seed=0), data, settings, progress=False)
     assert calls == [(cfg, 4, 8)]
     assert len(split) == (3 if decided else 0)
+
+
+@pytest.mark.parametrize("flag, split", [("--data-parallel", True), ("--no-data-parallel", False)])
+def test_the_train_command_says_whether_it_split_the_batches(tmp_path, flag, split):
+    import json
+
+    from tests.test_cli import shell
+    args = ["train", "--steps", "2", "--n-layer", "1", "--d-model", "16", "--n-head", "2",
+            "--n-ctx", "16", "--batch-size", "4", "--out", tmp_path / "m.safetensors",
+            "--no-progress", flag]
+    code, out, err = shell(*args)
+    assert code == 0, err
+    assert ("each batch split between two threads" in out) is split
+    code, out, err = shell(*args, "--json")
+    assert code == 0, err
+    assert json.loads(out)["data_parallel"] is split

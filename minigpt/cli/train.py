@@ -219,6 +219,13 @@ def _train_settings(args: argparse.Namespace, recorded: dict[str, Any],
     return TrainSettings(**values)
 
 
+def _speed_line(result: Any) -> str:
+    """How many steps a run took and how fast, and whether it split its batches."""
+    split = ", each batch split between two threads" if result.data_parallel else ""
+    return (f"steps {result.start_step} -> {result.step} in {result.seconds:.1f} s "
+            f"({result.tokens_per_second:,.0f} tokens/s{split})")
+
+
 def _split(ids: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray | None]:
     """The training tokens and the last ``fraction`` of them held out (None for 0)."""
     split = int((1 - fraction) * len(ids))
@@ -285,6 +292,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           "eval_fraction": run.eval_fraction})
     report = {"start_step": result.start_step, "step": result.step, "seconds": result.seconds,
               "tokens_per_second": result.tokens_per_second,
+              "data_parallel": result.data_parallel,
               "loss_first": result.losses[0] if result.losses else None,
               "loss_last": result.losses[-1] if result.losses else None,
               "evals": result.evals, "checkpoint": str(args.out),
@@ -294,8 +302,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"steps {result.start_step} -> {result.step} in {result.seconds:.1f} s "
-              f"({result.tokens_per_second:,.0f} tokens/s)")
+        print(_speed_line(result))
         if result.losses:
             print(f"train loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
         for step, loss in result.evals:
@@ -335,6 +342,7 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
     para = score_facts(model, tokenizer, paraphrases) if paraphrases else None
     report = {"start_step": result.start_step, "step": result.step, "seconds": result.seconds,
               "tokens_per_second": result.tokens_per_second,
+              "data_parallel": result.data_parallel,
               "loss_first": result.losses[0] if result.losses else None,
               "loss_last": result.losses[-1] if result.losses else None,
               "evals": result.evals, "checkpoint": str(args.out),
@@ -348,8 +356,7 @@ def _train_facts(args: argparse.Namespace, run: _Run, settings: Any) -> int:
     if args.json:
         print(json.dumps(jsonable(report)))
         return 0
-    print(f"steps {result.start_step} -> {result.step} in {result.seconds:.1f} s "
-          f"({result.tokens_per_second:,.0f} tokens/s)")
+    print(_speed_line(result))
     if result.losses:
         print(f"train loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
     print(f"recall: {scores.n_correct} of {scores.n} facts ({scores.accuracy:.1%}), greedy "
